@@ -1,0 +1,45 @@
+/** Wires the relay core to its stores, cipher and logger; shared by the Lambda and local hosts. */
+import { KeyAuthenticator } from '../core/auth';
+import type { RelayConfig } from '../core/config';
+import { ProviderCredentials } from '../core/credentials';
+import type { Logger } from '../core/log';
+import type { Clock, Fetch, KeyStore, SecretCipher, SecretStore, UsageStore } from '../core/ports';
+import { systemClock } from '../core/ports';
+import { Relay, type RelayMetrics } from '../core/relay';
+
+export interface RelayParts {
+  readonly config: RelayConfig;
+  readonly keys: KeyStore;
+  readonly usage: UsageStore;
+  readonly secrets: SecretStore;
+  readonly cipher: SecretCipher;
+  readonly logger: Logger;
+  /** Local mode only: environment lookup for providers' `apiKeyEnv`. */
+  readonly env?: (name: string) => string | undefined;
+  readonly fetch?: Fetch;
+  readonly clock?: Clock;
+  readonly metrics?: RelayMetrics;
+  readonly usageRetryDelaysMs?: readonly number[];
+}
+
+export function composeRelay(parts: RelayParts): Relay {
+  const clock = parts.clock ?? systemClock;
+  const { settings } = parts.config;
+  return new Relay({
+    config: parts.config,
+    keys: new KeyAuthenticator({ store: parts.keys, clock, ttlMs: settings.keyCacheTtlMs }),
+    usage: parts.usage,
+    credentials: new ProviderCredentials({
+      secrets: parts.secrets,
+      cipher: parts.cipher,
+      clock,
+      ttlMs: settings.secretCacheTtlMs,
+      env: parts.config.mode === 'local' ? parts.env : undefined,
+    }),
+    logger: parts.logger,
+    fetch: parts.fetch,
+    clock,
+    metrics: parts.metrics,
+    usageRetryDelaysMs: parts.usageRetryDelaysMs,
+  });
+}

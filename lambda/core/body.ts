@@ -1,0 +1,51 @@
+/** Reads a request body once, within a size limit, and parses it as a JSON object. */
+import { RelayError } from './errors';
+
+export type JsonObject = Record<string, unknown>;
+
+function tooLarge(maxBytes: number): RelayError {
+  return new RelayError(413, 'request_too_large', `Request body is larger than the relay's limit of ${maxBytes} bytes.`);
+}
+
+export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(maxBytes);
+    }
+    parts.push(value);
+  }
+  if (parts.length === 1) return parts[0];
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    body.set(part, offset);
+    offset += part.length;
+  }
+  return body;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Parses the body as a JSON object; the error never quotes the body. */
+export function parseJsonObject(body: Uint8Array): JsonObject {
+  let value: unknown;
+  try {
+    value = JSON.parse(strictUtf8.decode(body));
+  } catch {
+    throw new RelayError(400, 'invalid_json', 'Request body is not valid UTF-8 JSON.');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new RelayError(400, 'invalid_request', 'Request body must be a JSON object.');
+  }
+  return value as JsonObject;
+}

@@ -1,0 +1,223 @@
+/**
+ * Relay configuration: the operator's providers and model routes plus the relay's settings.
+ * The adapters read the environment or the config file once and hand the raw value to
+ * `parseRelayConfig`, which validates everything and names each bad field and what it expects.
+ */
+import { checkUpstreamUrl } from './upstream-url';
+
+export type ProviderType = 'openai' | 'anthropic';
+export const PROVIDER_TYPES: readonly ProviderType[] = ['openai', 'anthropic'];
+
+/** `local` is the laptop dev server; `lambda` is the deployed function. */
+export type RelayMode = 'local' | 'lambda';
+
+export interface ProviderConfig {
+  readonly name: string;
+  readonly type: ProviderType;
+  /** Normalised, without a trailing slash. OpenAI style ends in /v1; Anthropic style has no /v1. */
+  readonly baseUrl: string;
+  /** Local mode only: the environment variable holding the provider key. */
+  readonly apiKeyEnv?: string;
+}
+
+export interface ModelRoute {
+  /** The name callers use. */
+  readonly name: string;
+  readonly provider: string;
+  /** The model name sent upstream (defaults to `name`). */
+  readonly model: string;
+}
+
+export interface RelaySettings {
+  /** Largest accepted request body. */
+  readonly maxBodyBytes: number;
+  /** How long a key record is cached; bounds how long a revoked key keeps working. */
+  readonly keyCacheTtlMs: number;
+  /** How long a decrypted provider secret is kept in memory. */
+  readonly secretCacheTtlMs: number;
+  /** Time allowed until the upstream answers with headers (connect included). */
+  readonly headersTimeoutMs: number;
+  /** Time allowed between two chunks of an upstream body. */
+  readonly idleTimeoutMs: number;
+  /** Time allowed for the whole upstream exchange (well under API Gateway's 15-minute stream limit). */
+  readonly totalTimeoutMs: number;
+}
+
+export interface RelayConfig {
+  readonly mode: RelayMode;
+  readonly providers: ReadonlyMap<string, ProviderConfig>;
+  readonly models: ReadonlyMap<string, ModelRoute>;
+  readonly settings: RelaySettings;
+}
+
+export const DEFAULT_SETTINGS: RelaySettings = {
+  maxBodyBytes: 6 * 1024 * 1024,
+  keyCacheTtlMs: 30_000,
+  secretCacheTtlMs: 300_000,
+  headersTimeoutMs: 300_000,
+  idleTimeoutMs: 120_000,
+  totalTimeoutMs: 840_000,
+};
+
+/** Upper bounds that keep the promises: revocation within 30 s, streams within 15 min. */
+const SETTING_LIMITS: Record<keyof RelaySettings, [min: number, max: number]> = {
+  maxBodyBytes: [1024, 64 * 1024 * 1024],
+  keyCacheTtlMs: [0, 30_000],
+  secretCacheTtlMs: [0, 3_600_000],
+  headersTimeoutMs: [100, 900_000],
+  idleTimeoutMs: [100, 900_000],
+  totalTimeoutMs: [100, 890_000],
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid relay configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$/;
+const ENV_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkKeys(obj: Record<string, unknown>, allowed: string[], where: string, problems: string[]) {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key)) problems.push(`${where}.${key}: unknown field (expected one of ${allowed.join(', ')})`);
+  }
+}
+
+function parseProvider(name: string, raw: unknown, mode: RelayMode, problems: string[]): ProviderConfig | undefined {
+  const where = `providers.${name}`;
+  if (!NAME_PATTERN.test(name)) {
+    problems.push(`${where}: provider names use letters, digits and . _ : / @ - (at most 128 characters)`);
+    return undefined;
+  }
+  if (!isObject(raw)) {
+    problems.push(`${where}: expected an object like {"type":"openai","baseUrl":"https://api.openai.com/v1"}`);
+    return undefined;
+  }
+  checkKeys(raw, ['type', 'baseUrl', 'apiKeyEnv'], where, problems);
+  const type = raw.type;
+  if (typeof type !== 'string' || !PROVIDER_TYPES.includes(type as ProviderType)) {
+    problems.push(`${where}.type: expected one of ${PROVIDER_TYPES.join(', ')}, got ${JSON.stringify(type)}`);
+  }
+  let baseUrl: string | undefined;
+  if (typeof raw.baseUrl !== 'string') {
+    problems.push(`${where}.baseUrl: expected a URL string such as "https://api.openai.com/v1"`);
+  } else {
+    const checked = checkUpstreamUrl(raw.baseUrl, mode === 'local');
+    if (checked.ok) baseUrl = checked.url;
+    else problems.push(`${where}.baseUrl: ${checked.problem}`);
+  }
+  let apiKeyEnv: string | undefined;
+  if (raw.apiKeyEnv !== undefined) {
+    if (mode !== 'local') {
+      problems.push(`${where}.apiKeyEnv: only allowed in local mode; in AWS store the key with \`mixroute providers set-key ${name}\``);
+    } else if (typeof raw.apiKeyEnv !== 'string' || !ENV_PATTERN.test(raw.apiKeyEnv)) {
+      problems.push(`${where}.apiKeyEnv: expected an environment variable name such as "OPENAI_API_KEY"`);
+    } else {
+      apiKeyEnv = raw.apiKeyEnv;
+    }
+  }
+  if (!baseUrl || !PROVIDER_TYPES.includes(type as ProviderType)) return undefined;
+  return { name, type: type as ProviderType, baseUrl, ...(apiKeyEnv ? { apiKeyEnv } : {}) };
+}
+
+function parseModel(
+  name: string,
+  raw: unknown,
+  providerNames: ReadonlySet<string>,
+  problems: string[],
+): ModelRoute | undefined {
+  const where = `models.${name}`;
+  if (!NAME_PATTERN.test(name)) {
+    problems.push(`${where}: model names use letters, digits and . _ : / @ - (at most 128 characters)`);
+    return undefined;
+  }
+  if (!isObject(raw)) {
+    problems.push(`${where}: expected an object like {"provider":"openai"} or {"provider":"openai","model":"gpt-4o-mini"}`);
+    return undefined;
+  }
+  checkKeys(raw, ['provider', 'model'], where, problems);
+  if (typeof raw.provider !== 'string' || !providerNames.has(raw.provider)) {
+    const known = [...providerNames].join(', ') || 'none are configured';
+    problems.push(`${where}.provider: expected the name of a configured provider (${known}), got ${JSON.stringify(raw.provider)}`);
+    return undefined;
+  }
+  if (raw.model !== undefined && (typeof raw.model !== 'string' || !NAME_PATTERN.test(raw.model))) {
+    problems.push(`${where}.model: expected the upstream model name as a string, got ${JSON.stringify(raw.model)}`);
+    return undefined;
+  }
+  return { name, provider: raw.provider, model: typeof raw.model === 'string' ? raw.model : name };
+}
+
+function parseSettings(raw: unknown, problems: string[]): RelaySettings {
+  if (raw === undefined) return DEFAULT_SETTINGS;
+  if (!isObject(raw)) {
+    problems.push('settings: expected an object');
+    return DEFAULT_SETTINGS;
+  }
+  const names = Object.keys(SETTING_LIMITS) as (keyof RelaySettings)[];
+  checkKeys(raw, names, 'settings', problems);
+  const settings: Record<string, number> = { ...DEFAULT_SETTINGS };
+  for (const name of names) {
+    const value = raw[name];
+    if (value === undefined) continue;
+    const [min, max] = SETTING_LIMITS[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      problems.push(`settings.${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    } else {
+      settings[name] = value;
+    }
+  }
+  return settings as unknown as RelaySettings;
+}
+
+/** Validates a raw configuration object; throws ConfigError listing every problem at once. */
+export function parseRelayConfig(raw: unknown, mode: RelayMode): RelayConfig {
+  const problems: string[] = [];
+  if (!isObject(raw)) throw new ConfigError(['expected a JSON object with "providers" and "models"']);
+  checkKeys(raw, ['$schema', 'providers', 'models', 'settings'], '(top level)', problems);
+
+  const providers = new Map<string, ProviderConfig>();
+  const rawProviders = raw.providers ?? {};
+  if (!isObject(rawProviders)) problems.push('providers: expected an object mapping names to providers');
+  else {
+    for (const [name, value] of Object.entries(rawProviders)) {
+      const provider = parseProvider(name, value, mode, problems);
+      if (provider) providers.set(name, provider);
+    }
+  }
+
+  const models = new Map<string, ModelRoute>();
+  const rawModels = raw.models ?? {};
+  if (!isObject(rawModels)) problems.push('models: expected an object mapping model names to routes');
+  else {
+    const providerNames = new Set(isObject(rawProviders) ? Object.keys(rawProviders) : []);
+    for (const [name, value] of Object.entries(rawModels)) {
+      const route = parseModel(name, value, providerNames, problems);
+      if (route) models.set(name, route);
+    }
+  }
+
+  const settings = parseSettings(raw.settings, problems);
+  if (settings.headersTimeoutMs > settings.totalTimeoutMs) {
+    problems.push('settings.headersTimeoutMs: must not exceed settings.totalTimeoutMs');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { mode, providers, models, settings };
+}
+
+/** Parses config JSON text, reporting a syntax error as a config problem. */
+export function parseRelayConfigText(text: string, mode: RelayMode, source: string): RelayConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([`${source}: not valid JSON (${(error as Error).message})`]);
+  }
+  return parseRelayConfig(raw, mode);
+}

@@ -1,0 +1,78 @@
+/**
+ * Structured JSON log lines built from an allowlist. A field that is not listed here is dropped,
+ * and string values must look like ids, names or codes, so no body, header, key or upstream text
+ * can reach a log line even by mistake.
+ */
+
+/** The events the relay logs; a fixed set. */
+export type LogEvent =
+  | 'request'
+  | 'usage_write_failed'
+  | 'usage_write_retried'
+  | 'key_store_failed'
+  | 'secret_unavailable'
+  | 'relay_started';
+
+export interface LogFields {
+  requestId?: string;
+  keyId?: string;
+  model?: string;
+  provider?: string;
+  status?: number;
+  outcome?: string;
+  errorCode?: string;
+  latencyMs?: number;
+  inputTokens?: number;
+  outputTokens?: number;
+  usageSource?: string;
+  streamed?: boolean;
+  completed?: boolean;
+  timestamp?: string;
+  expiresAt?: number;
+  attempt?: number;
+}
+
+const ALLOWED_FIELDS: ReadonlySet<string> = new Set<keyof LogFields>([
+  'requestId',
+  'keyId',
+  'model',
+  'provider',
+  'status',
+  'outcome',
+  'errorCode',
+  'latencyMs',
+  'inputTokens',
+  'outputTokens',
+  'usageSource',
+  'streamed',
+  'completed',
+  'timestamp',
+  'expiresAt',
+  'attempt',
+]);
+
+/** Ids, configured names, codes and ISO timestamps; anything else is replaced. */
+const SAFE_STRING = /^[A-Za-z0-9._:/@+-]{1,128}$/;
+
+export type LogSink = (line: string) => void;
+
+export interface Logger {
+  log(event: LogEvent, fields?: LogFields): void;
+}
+
+export function createLogger(sink: LogSink, now: () => number = Date.now): Logger {
+  return {
+    log(event, fields = {}) {
+      const line: Record<string, unknown> = { time: new Date(now()).toISOString(), event };
+      for (const [name, value] of Object.entries(fields)) {
+        if (!ALLOWED_FIELDS.has(name) || value === undefined) continue;
+        if (typeof value === 'number' || typeof value === 'boolean') line[name] = value;
+        else if (typeof value === 'string') line[name] = SAFE_STRING.test(value) ? value : '[redacted]';
+      }
+      sink(JSON.stringify(line));
+    },
+  };
+}
+
+/** A logger that drops everything (for tests that do not look at logs). */
+export const silentLogger: Logger = { log() {} };

@@ -1,0 +1,100 @@
+/**
+ * The ports the relay core talks through. Adapters implement them over DynamoDB, KMS, the local
+ * cipher, the clock and fetch; tests implement them over the embedded store.
+ */
+import type { UsageRecord } from './usage';
+
+export type KeyStatus = 'active' | 'revoked';
+
+/** A client key as the relay sees it. Never holds the secret or its hash. */
+export interface ClientKey {
+  readonly id: string;
+  readonly name: string;
+  readonly status: KeyStatus;
+  /** ISO-8601. */
+  readonly createdAt: string;
+  /** ISO-8601; after this the key no longer works. */
+  readonly expiresAt?: string;
+  /** Models this key may use; absent means every configured model. */
+  readonly models?: readonly string[];
+  /** The first characters of the key, for people to recognise it (not secret). */
+  readonly prefix: string;
+}
+
+/** The key a secret's hash resolves to, plus the secret's own end (set when it was rotated away). */
+export interface KeyLookup {
+  readonly key: ClientKey;
+  /** ISO-8601; the old secret of a rotated key stops working at this time. */
+  readonly secretNotAfter?: string;
+}
+
+export interface KeyStore {
+  /** Resolves a SHA-256 hash (hex) of a presented secret. Throws if the store cannot be read. */
+  findByHash(hash: string): Promise<KeyLookup | undefined>;
+}
+
+export interface UsageStore {
+  /** Writes one usage record; writing the same request id twice keeps one record. */
+  put(record: UsageRecord): Promise<void>;
+}
+
+export interface StoredSecret {
+  readonly ciphertext: Uint8Array;
+  /** A short non-reversible fingerprint of the plaintext, for operators to compare. */
+  readonly fingerprint: string;
+  /** ISO-8601. */
+  readonly updatedAt: string;
+}
+
+export interface SecretStore {
+  getProviderSecret(provider: string): Promise<StoredSecret | undefined>;
+}
+
+export type EncryptionContext = Readonly<Record<string, string>>;
+
+/** Envelope for provider credentials: KMS in AWS, AES-256-GCM locally. */
+export interface SecretCipher {
+  encrypt(plaintext: Uint8Array, context: EncryptionContext): Promise<Uint8Array>;
+  decrypt(ciphertext: Uint8Array, context: EncryptionContext): Promise<Uint8Array>;
+}
+
+/** The web-standard fetch (Node's global fetch pools keep-alive connections). */
+export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
+
+/** Lets the core hand work (the usage write) to the host, which keeps running until it settles. */
+export interface ExecutionContext {
+  waitUntil(promise: Promise<unknown>): void;
+  /** Fires when the caller goes away (local mode; Lambda gives no such signal). */
+  readonly signal?: AbortSignal;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Key operations for the admin commands (the relay itself only reads). */
+export interface KeyAdminStore extends KeyStore {
+  /** Stores a new key and the hash of its secret; fails if either exists. */
+  createKey(key: ClientKey, hash: string): Promise<void>;
+  getKey(id: string): Promise<ClientKey | undefined>;
+  listKeys(): Promise<ClientKey[]>;
+}
+
+export interface SecretAdminStore extends SecretStore {
+  putProviderSecret(provider: string, secret: StoredSecret): Promise<void>;
+  listProviderSecrets(): Promise<(StoredSecret & { provider: string })[]>;
+}
+
+export interface UsageQuery {
+  /** Epoch ms; records from this time on. */
+  readonly sinceMs: number;
+  readonly nowMs: number;
+  readonly keyId?: string;
+}
+
+export interface UsageReader {
+  /** Live records only (expired ones are filtered even before DynamoDB's TTL deletes them). */
+  queryUsage(query: UsageQuery): Promise<UsageRecord[]>;
+}

@@ -1,0 +1,69 @@
+/** Which relay endpoint a method and path name, and which configured route a model name takes. */
+import { keyAllowsModel } from './auth';
+import { RelayError, type ApiFormat } from './errors';
+import type { ModelRoute, ProviderConfig, RelayConfig } from './config';
+import type { ClientKey } from './ports';
+import type { ForwardedEndpoint } from '../providers/types';
+
+export type EndpointName = ForwardedEndpoint | 'models' | 'healthz';
+
+export interface Endpoint {
+  readonly name: EndpointName;
+  readonly method: 'GET' | 'POST';
+  /** Whether the endpoint needs a client key. */
+  readonly authenticated: boolean;
+}
+
+const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map([
+  ['/v1/chat/completions', { name: 'chat', method: 'POST', authenticated: true }],
+  ['/v1/embeddings', { name: 'embeddings', method: 'POST', authenticated: true }],
+  ['/v1/messages', { name: 'messages', method: 'POST', authenticated: true }],
+  ['/v1/models', { name: 'models', method: 'GET', authenticated: true }],
+  ['/healthz', { name: 'healthz', method: 'GET', authenticated: false }],
+]);
+
+/** Anthropic's API for /v1/messages; otherwise OpenAI's, or Anthropic's when the caller says so. */
+export function formatFor(pathname: string, headers: Headers): ApiFormat {
+  if (pathname.startsWith('/v1/messages')) return 'anthropic';
+  if (pathname === '/v1/models' && headers.has('anthropic-version')) return 'anthropic';
+  return 'openai';
+}
+
+export function matchEndpoint(method: string, pathname: string): Endpoint {
+  const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
+  const endpoint = ENDPOINTS.get(path);
+  if (!endpoint) throw new RelayError(404, 'not_found', 'Unknown path. The relay serves /v1/chat/completions, /v1/embeddings, /v1/messages and /v1/models.');
+  if (method !== endpoint.method) {
+    throw new RelayError(405, 'method_not_allowed', `Use ${endpoint.method} for this path.`, { allow: endpoint.method });
+  }
+  return endpoint;
+}
+
+export interface ResolvedRoute {
+  readonly route: ModelRoute;
+  readonly provider: ProviderConfig;
+}
+
+/** Looks up the body's model and checks the key may use it and the endpoint can serve it. */
+export function resolveRoute(config: RelayConfig, key: ClientKey, endpoint: ForwardedEndpoint, model: unknown): ResolvedRoute {
+  if (typeof model !== 'string' || model === '') {
+    throw new RelayError(400, 'model_required', 'The request body must name a "model".');
+  }
+  const route = config.models.get(model);
+  if (!route) throw new RelayError(404, 'model_not_found', 'The requested model is not served by this relay. GET /v1/models lists the models your key may use.');
+  if (!keyAllowsModel(key, model)) {
+    throw new RelayError(403, 'model_not_allowed', 'Your key is not allowed to use the requested model. GET /v1/models lists the models your key may use.');
+  }
+  const provider = config.providers.get(route.provider) as ProviderConfig;
+  const expects = endpoint === 'messages' ? 'anthropic' : 'openai';
+  if (provider.type !== expects) {
+    const use = provider.type === 'anthropic' ? 'POST /v1/messages' : 'POST /v1/chat/completions';
+    throw new RelayError(400, 'wrong_endpoint_for_model', `The requested model speaks the ${provider.type} API; call ${use}.`);
+  }
+  return { route, provider };
+}
+
+/** The models a key may list and use. */
+export function modelsForKey(config: RelayConfig, key: ClientKey): ModelRoute[] {
+  return [...config.models.values()].filter((route) => keyAllowsModel(key, route.name));
+}
