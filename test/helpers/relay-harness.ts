@@ -51,7 +51,9 @@ export function testConfig(upstreamUrl: string, settings: Record<string, number>
   };
 }
 
-export async function startHarness(options: { settings?: Record<string, number>; upstream?: MockUpstream } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { settings?: Record<string, number>; upstream?: MockUpstream; withoutProviderKeys?: boolean } = {},
+): Promise<Harness> {
   const upstream = options.upstream ?? (await startMockUpstream());
   const dataDir = mkdtempSync(join(tmpdir(), 'mixroute-test-'));
   const configPath = join(dataDir, 'mixroute.config.json');
@@ -68,8 +70,10 @@ export async function startHarness(options: { settings?: Record<string, number>;
     inMemoryStore: true,
     env: {},
   });
-  await setProviderKey(relay.stores.secrets, relay.cipher, 'openai', UPSTREAM_OPENAI_KEY);
-  await setProviderKey(relay.stores.secrets, relay.cipher, 'anthropic', UPSTREAM_ANTHROPIC_KEY);
+  if (!options.withoutProviderKeys) {
+    await setProviderKey(relay.stores.secrets, relay.cipher, 'openai', UPSTREAM_OPENAI_KEY);
+    await setProviderKey(relay.stores.secrets, relay.cipher, 'anthropic', UPSTREAM_ANTHROPIC_KEY);
+  }
   const client = localDynamoClient(relay.storeEndpoint);
 
   const scan = async (table: string) => (await client.send(new ScanCommand({ TableName: table }))).Items ?? [];
