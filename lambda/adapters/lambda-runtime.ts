@@ -34,7 +34,11 @@ const standIn: LambdaRuntime = {
   },
 };
 
+/** Member by member: the AWS SDK itself creates an empty `globalThis.awslambda` outside Lambda. */
 export function lambdaRuntime(): LambdaRuntime {
-  const runtime = (globalThis as { awslambda?: LambdaRuntime }).awslambda;
-  return runtime ?? standIn;
+  const runtime = (globalThis as { awslambda?: Partial<LambdaRuntime> }).awslambda;
+  return {
+    streamifyResponse: runtime?.streamifyResponse ?? standIn.streamifyResponse,
+    HttpResponseStream: runtime?.HttpResponseStream ?? standIn.HttpResponseStream,
+  };
 }

@@ -43,6 +43,8 @@ async function writeResponse(response: Response, res: ServerResponse, clientGone
     res.end();
     return;
   }
+  // Send status and headers now, not with the first body chunk: a stream may take a while to start.
+  res.flushHeaders();
   const reader = response.body.getReader();
   const cancel = () => void reader.cancel().catch(() => undefined);
   if (clientGone.aborted) return cancel();
@@ -62,9 +64,10 @@ async function writeResponse(response: Response, res: ServerResponse, clientGone
           res.on('close', settle);
         });
       }
-      if (clientGone.aborted) return;
+      if (clientGone.aborted) break;
     }
-    res.end();
+    if (clientGone.aborted) res.destroy();
+    else res.end();
   } catch {
     // The body stream failed or was cancelled because the client left; nothing more to send.
     res.destroy();
@@ -77,8 +80,8 @@ export interface NodeRelayServer {
   readonly server: Server;
   /** e.g. http://127.0.0.1:8787 */
   readonly url: string;
-  /** Stops accepting connections and waits for in-flight background work. */
-  close(): Promise<void>;
+  /** Stops accepting connections, lets in-flight requests finish within `graceMs`, then waits for background work. */
+  close(graceMs?: number): Promise<void>;
   /** Resolves when all background work started so far has settled. */
   idle(): Promise<void>;
 }
@@ -124,11 +127,15 @@ export async function startNodeRelayServer(handle: RelayHandler, options: { host
     server,
     url: `http://${host}:${address.port}`,
     idle,
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+    async close(graceMs = 10_000) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Let in-flight requests finish (up to the grace period), then cut what is left.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([idle(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+      server.closeAllConnections();
+      await closed;
       await idle();
     },
   };

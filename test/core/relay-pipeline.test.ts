@@ -175,7 +175,7 @@ test('a provider with no stored credential answers 503 saying what the operator 
   try {
     const res = await fetch(bare.relay.url + '/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${bare.firstKey.secret}` }, body: chat({}) });
     expect(res.status).toBe(503);
-    const body = await res.json();
+    const body = (await res.json()) as { error: { message: string } };
     expect(body).toMatchObject({ error: { code: 'provider_credential_missing' } });
     expect(body.error.message).toContain('mixroute providers set-key openai');
     expect(h.upstream.received).toHaveLength(0);

@@ -1,0 +1,126 @@
+/**
+ * The Lambda response-streaming host: API Gateway REST proxy events in, the runtime's prelude
+ * protocol out, and the usage record written before the invocation ends.
+ */
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { composeRelay } from '../../lambda/adapters/compose';
+import { createStreamingHandler, eventToRequest, handler, relayFromEnvironment, writeToResponseStream } from '../../lambda/adapters/lambda-stream';
+import { parseRelayConfig } from '../../lambda/core/config';
+import { createLogger } from '../../lambda/core/log';
+import { DEFAULT_REPLY } from '../helpers/mock-upstream';
+import { FakeLambdaResponseStream } from '../helpers/fake-lambda-stream';
+import { startHarness, testConfig, type Harness } from '../helpers/relay-harness';
+
+let h: Harness;
+let invoke: ReturnType<typeof createStreamingHandler>;
+/** Request ids whose usage write has completed; writes are slowed so an unawaited one would show. */
+const written: string[] = [];
+
+beforeAll(async () => {
+  h = await startHarness();
+  const relay = composeRelay({
+    config: parseRelayConfig(testConfig(h.upstream.url), 'local'),
+    keys: h.relay.stores.keys,
+    usage: {
+      async put(record) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await h.relay.stores.usage.put(record);
+        written.push(record.requestId);
+      },
+    },
+    secrets: h.relay.stores.secrets,
+    cipher: h.relay.cipher,
+    logger: createLogger(() => undefined),
+  });
+  invoke = createStreamingHandler(() => relay.handle);
+});
+afterAll(() => h.close());
+
+function event(overrides: Partial<APIGatewayProxyEvent>): APIGatewayProxyEvent {
+  return {
+    httpMethod: 'POST',
+    path: '/v1/chat/completions',
+    resource: '/{proxy+}',
+    headers: {},
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body: null,
+    isBase64Encoded: false,
+    requestContext: {} as APIGatewayProxyEvent['requestContext'],
+    ...overrides,
+  };
+}
+
+const auth = () => ({ Authorization: [`Bearer ${h.firstKey.secret}`], 'Content-Type': ['application/json'] });
+
+test('streams a chat completion behind the prelude and records usage before the invocation ends', async () => {
+  const stream = new FakeLambdaResponseStream();
+  const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true });
+  await invoke(event({ multiValueHeaders: auth(), body }), stream);
+  const { prelude, body: text } = stream.parse();
+  expect(prelude).toMatchObject({ statusCode: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8' } });
+  const pieces = text.split('\n\n').filter((e) => e.startsWith('data: {')).map((e) => JSON.parse(e.slice(6)).choices[0]?.delta?.content ?? '');
+  expect(pieces.join('')).toBe(DEFAULT_REPLY);
+  expect(text.trim().endsWith('data: [DONE]')).toBe(true);
+  // The handler itself must have awaited the (slowed) write before returning.
+  const requestId = prelude?.headers['x-request-id'] as string;
+  expect(written).toContain(requestId);
+  const items = await h.usageItems();
+  expect(items.find((i) => i.requestId === requestId)).toMatchObject({ outcome: 'ok', usageSource: 'provider', streamed: true });
+});
+
+test('decodes a base64 body and single-value headers', async () => {
+  const stream = new FakeLambdaResponseStream();
+  const body = Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 5, messages: [] })).toString('base64');
+  await invoke(event({ path: '/v1/messages', headers: { 'x-api-key': h.firstKey.secret }, multiValueHeaders: {}, body, isBase64Encoded: true }), stream);
+  const { prelude, body: text } = stream.parse();
+  expect(prelude?.statusCode).toBe(200);
+  expect(JSON.parse(text).content[0].text).toBe(DEFAULT_REPLY);
+});
+
+test('sends errors with their status in the prelude and the body in the caller\'s format', async () => {
+  const stream = new FakeLambdaResponseStream();
+  await invoke(event({ path: '/v1/messages', body: '{}' }), stream);
+  const { prelude, body } = stream.parse();
+  expect(prelude?.statusCode).toBe(401);
+  expect(JSON.parse(body)).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+});
+
+test('writes the prelude even for a response with no body (write before end)', async () => {
+  const stream = new FakeLambdaResponseStream();
+  await writeToResponseStream(new Response(null, { status: 204 }), stream);
+  expect(stream.parse().prelude?.statusCode).toBe(204);
+});
+
+test('builds the Request from path, repeated headers and query, ignoring the Host header', () => {
+  const request = eventToRequest(
+    event({
+      httpMethod: 'GET',
+      path: '/v1/models',
+      multiValueHeaders: { 'X-Multi': ['a', 'b'], Host: ['evil.example'] },
+      multiValueQueryStringParameters: { limit: ['5'] },
+      body: 'ignored for GET',
+    }),
+  );
+  expect(new URL(request.url).pathname).toBe('/v1/models');
+  expect(new URL(request.url).host).toBe('relay.internal');
+  expect(new URL(request.url).search).toBe('?limit=5');
+  expect(request.headers.get('x-multi')).toBe('a, b');
+  expect(request.body).toBeNull();
+});
+
+test('the deployed handler module loads outside Lambda through the runtime stand-in', () => {
+  expect(typeof handler).toBe('function');
+});
+
+test('refuses to start in Lambda with a provider key from the environment', () => {
+  const env = {
+    MIXROUTE_CONFIG: JSON.stringify({ providers: { p: { type: 'openai', baseUrl: 'https://api.example.com/v1', apiKeyEnv: 'OPENAI_API_KEY' } } }),
+    MIXROUTE_KEYS_TABLE: 'k', MIXROUTE_SECRETS_TABLE: 's', MIXROUTE_USAGE_TABLE: 'u', MIXROUTE_KMS_KEY_ID: 'alias/x',
+  };
+  expect(() => relayFromEnvironment(env)).toThrow(/apiKeyEnv: only allowed in local mode/);
+  expect(() => relayFromEnvironment({ ...env, MIXROUTE_CONFIG: '{}', MIXROUTE_USAGE_TABLE: '' })).toThrow(/MIXROUTE_USAGE_TABLE is not set/);
+});
