@@ -70,7 +70,8 @@ function parse<O extends Options>(args: string[], options: O, allowPositionals =
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  if (parsed.positionals.length > allowPositionals) throw new UsageError(`unexpected argument "${parsed.positionals[allowPositionals]}"`);
+  // The value is not echoed: it may be a secret someone tried to pass on the command line.
+  if (parsed.positionals.length > allowPositionals) throw new UsageError('unexpected extra argument (secrets are read from standard input, never from the command line)');
   return parsed;
 }
 
