@@ -230,3 +230,10 @@ test('every request after authentication leaves exactly one usage record', async
   expect(items.length - before).toBe(results.length);
   for (const res of results) expect(items.filter((i) => i.requestId === res.requestId)).toHaveLength(1);
 });
+
+test('reuses upstream connections (keep-alive) across requests', async () => {
+  for (let i = 0; i < 3; i++) expect((await call('/v1/chat/completions', { body: chat({}) })).status).toBe(200);
+  const before = h.upstream.connections();
+  for (let i = 0; i < 5; i++) expect((await call('/v1/chat/completions', { body: chat({}) })).status).toBe(200);
+  expect(h.upstream.connections()).toBe(before);
+});

@@ -20,6 +20,8 @@ export type UpstreamHandler = (req: ReceivedRequest, res: ServerResponse) => voi
 export interface MockUpstream {
   readonly url: string;
   readonly received: ReceivedRequest[];
+  /** TCP connections accepted so far (keep-alive reuse keeps this low). */
+  connections(): number;
   /** Replaces the answer for the next requests (until reset). */
   respondWith(handler: UpstreamHandler): void;
   reset(): void;
@@ -76,11 +78,14 @@ export async function startMockUpstream(): Promise<MockUpstream> {
       Promise.resolve(handler(record, res)).catch(() => res.destroy());
     });
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     received,
+    connections: () => connections,
     respondWith(next) {
       handler = next;
     },
