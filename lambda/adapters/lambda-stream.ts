@@ -15,6 +15,7 @@ import { createLogger } from '../core/log';
 import type { RelayHandler } from '../core/relay';
 import { composeRelay } from './compose';
 import { createDynamoStores } from './dynamodb-stores';
+import { createEmfMetrics } from './emf-metrics';
 import { KmsCipher } from './kms-cipher';
 import { lambdaRuntime } from './lambda-runtime';
 
@@ -90,6 +91,8 @@ export function createStreamingHandler(getRelay: () => RelayHandler): StreamingH
 
 let relay: RelayHandler | undefined;
 
+const writeLine = (line: string) => void process.stdout.write(line + '\n');
+
 /** Reads the environment once per container and builds the relay; clients are reused across invocations. */
 export function relayFromEnvironment(env: NodeJS.ProcessEnv = process.env): RelayHandler {
   const required = (name: string): string => {
@@ -110,7 +113,8 @@ export function relayFromEnvironment(env: NodeJS.ProcessEnv = process.env): Rela
     usage: stores.usage,
     secrets: stores.secrets,
     cipher: new KmsCipher(new KMSClient({}), required('MIXROUTE_KMS_KEY_ID')),
-    logger: createLogger((line) => process.stdout.write(line + '\n')),
+    logger: createLogger(writeLine),
+    metrics: createEmfMetrics(env.MIXROUTE_METRICS_NAMESPACE || 'Mixroute', writeLine),
   }).handle;
 }
 

@@ -1,0 +1,71 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { KEYS_TABLE, SECRETS_TABLE, USAGE_TABLE } from '../../lambda/adapters/table-schema';
+import { USAGE_RETENTION_DAYS } from '../../lambda/core/usage';
+import { acknowledge } from './nag';
+
+export interface RelayTablesProps {
+  /** The customer-managed key that encrypts all three tables. */
+  readonly encryptionKey: kms.IKey;
+  /**
+   * Point-in-time recovery window of the usage table, in days. It must not exceed the 7-day
+   * retention promise, or backups would keep usage records longer than promised.
+   * @default 7
+   */
+  readonly usageRecoveryDays?: number;
+}
+
+/**
+ * The relay's DynamoDB tables (`Table`, which cdk-nag inspects; not `TableV2`): client keys (by
+ * hash) and provider secrets (ciphertext only), both with PITR and deletion protection and kept
+ * on stack delete; and usage, with TTL on `expiresAt` and PITR no longer than the retention.
+ * All on-demand and encrypted with the relay's key.
+ */
+export class RelayTables extends Construct {
+  public readonly keys: dynamodb.Table;
+  public readonly secrets: dynamodb.Table;
+  public readonly usage: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: RelayTablesProps) {
+    super(scope, id);
+    const recoveryDays = props.usageRecoveryDays ?? USAGE_RETENTION_DAYS;
+    if (!Number.isInteger(recoveryDays) || recoveryDays < 1 || recoveryDays > USAGE_RETENTION_DAYS) {
+      throw new Error(`RelayTables: usageRecoveryDays must be an integer from 1 to ${USAGE_RETENTION_DAYS} (the usage retention), got ${recoveryDays}`);
+    }
+    const common = {
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: props.encryptionKey,
+    };
+    this.keys = new dynamodb.Table(this, 'Keys', {
+      ...common,
+      partitionKey: { name: KEYS_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.secrets = new dynamodb.Table(this, 'Secrets', {
+      ...common,
+      partitionKey: { name: SECRETS_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.usage = new dynamodb.Table(this, 'Usage', {
+      ...common,
+      partitionKey: { name: USAGE_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: USAGE_TABLE.sortKey, type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: USAGE_TABLE.ttlAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true, recoveryPeriodInDays: recoveryDays },
+      // Usage is short-lived by design: deleting the stack deletes it.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    acknowledge(
+      this.usage,
+      ['NIST.800.53.R5-DynamoDBInBackupPlan', 'HIPAA.Security-DynamoDBInBackupPlan'],
+      'Usage records must be gone after 7 days; a backup plan would keep them longer. Their only backup is point-in-time recovery limited to the retention window.',
+    );
+  }
+}
