@@ -130,7 +130,6 @@ export class RelayFunction extends Construct {
       },
       description: `Mixroute relay (${Stack.of(this).stackName})`,
     });
-    this.function.node.addDependency(this.logGroup);
     acknowledge(
       this.function,
       ['NIST.800.53.R5-LambdaDLQ', 'HIPAA.Security-LambdaDLQ'],

@@ -1,4 +1,4 @@
-import { Aws, RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -32,8 +32,7 @@ export class RelayKey extends Construct {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     const key = this.key;
-    const account = Aws.ACCOUNT_ID;
-    const region = Aws.REGION;
+    const { account, region, partition } = Stack.of(this);
 
     key.addToResourcePolicy(
       new iam.PolicyStatement({
@@ -41,7 +40,7 @@ export class RelayKey extends Construct {
         principals: [new iam.ServicePrincipal(`logs.${region}.amazonaws.com`)],
         actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:DescribeKey'],
         resources: ['*'],
-        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${region}:${account}:log-group:*` } },
+        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${partition}:logs:${region}:${account}:log-group:*` } },
       }),
     );
     key.addToResourcePolicy(
@@ -51,7 +50,7 @@ export class RelayKey extends Construct {
         actions: ['kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'],
         resources: ['*'],
         conditions: {
-          StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': `arn:${Aws.PARTITION}:cloudtrail:*:${account}:trail/*` },
+          StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': `arn:${partition}:cloudtrail:*:${account}:trail/*` },
           StringEquals: { 'aws:SourceAccount': account },
         },
       }),
@@ -87,7 +86,7 @@ export class RelayKey extends Construct {
         resources: ['*'],
         conditions: {
           StringEquals: { 'kms:CallerAccount': account, 'kms:ViaService': `s3.${region}.amazonaws.com` },
-          StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': `arn:${Aws.PARTITION}:cloudtrail:*:${account}:trail/*` },
+          StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': `arn:${partition}:cloudtrail:*:${account}:trail/*` },
         },
       }),
     );

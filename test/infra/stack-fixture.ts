@@ -1,0 +1,34 @@
+/** Builds the stack as `cdk synth` would (cdk.json's feature flags), without esbuild bundling. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { MixrouteStack, type MixrouteStackProps } from '../../lib';
+
+const CDK_CONTEXT = JSON.parse(readFileSync(join(__dirname, '../../cdk.json'), 'utf8')).context as Record<string, unknown>;
+
+export const RELAY_CONFIG = {
+  providers: { openai: { type: 'openai', baseUrl: 'https://api.openai.com/v1' }, anthropic: { type: 'anthropic', baseUrl: 'https://api.anthropic.com' } },
+  models: { 'gpt-4o-mini': { provider: 'openai' }, 'claude-sonnet-4-5': { provider: 'anthropic' } },
+};
+
+export function buildStack(props: Partial<MixrouteStackProps> = {}): { app: App; stack: MixrouteStack; template: Template } {
+  const app = new App({ context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+  const stack = new MixrouteStack(app, 'Test', {
+    relayConfig: RELAY_CONFIG,
+    alertEmail: 'ops@example.com',
+    env: { account: '111122223333', region: 'eu-west-1' },
+    ...props,
+  });
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+/** All resources of a type, as [logicalId, resource] pairs. */
+export function resourcesOf(template: Template, type: string): [string, { Properties: any; DeletionPolicy?: string; UpdateReplacePolicy?: string }][] {
+  return Object.entries(template.findResources(type)) as never;
+}
+
+/** Every IAM statement of a policy resource (inline or managed). */
+export function statementsOf(resource: { Properties: any }): any[] {
+  return resource.Properties.PolicyDocument.Statement;
+}
