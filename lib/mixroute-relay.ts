@@ -1,5 +1,6 @@
 import { CfnOutput, Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { parseRelayConfig } from '../lambda/core/config';
 import { AccessPolicies } from './constructs/access-policies';
 import { AuditTrail } from './constructs/audit-trail';
 import { RelayBackups } from './constructs/backups';
@@ -64,13 +65,14 @@ export class MixrouteRelay extends Construct {
     this.key = new RelayKey(this, 'Key');
     const key = this.key.key;
     this.tables = new RelayTables(this, 'Tables', { encryptionKey: key });
-    const { keys, secrets, usage } = this.tables;
+    const { keys, secrets, usage, counters } = this.tables;
 
     this.relay = new RelayFunction(this, 'Relay', {
       relayConfig: props.relayConfig,
       keysTable: keys,
       secretsTable: secrets,
       usageTable: usage,
+      countersTable: counters,
       key,
       reservedConcurrency: props.reservedConcurrency,
       timeout: props.streamTimeout,
@@ -97,7 +99,8 @@ export class MixrouteRelay extends Construct {
       tables: [keys, secrets, usage],
       metricsNamespace: this.metricsNamespace,
     });
-    const models = Object.keys((props.relayConfig as { models?: Record<string, unknown> }).models ?? {});
+    const config = parseRelayConfig(props.relayConfig, 'lambda');
+    const models = [...config.models.keys()];
     this.dashboard = new RelayDashboard(this, 'Dashboard', { api: this.api.api, relayFunction: this.relay.function, metricsNamespace: this.metricsNamespace, models });
     this.access = new AccessPolicies(this, 'Access', { keysTable: keys, secretsTable: secrets, usageTable: usage, key, trailBucket: this.audit.bucket });
 
@@ -108,6 +111,15 @@ export class MixrouteRelay extends Construct {
     output('KeysTableName', keys.tableName, 'Client keys (hashes only)');
     output('SecretsTableName', secrets.tableName, 'Provider secrets (KMS ciphertext only)');
     output('UsageTableName', usage.tableName, 'Usage records (7-day TTL)');
+    output('CountersTableName', counters.tableName, 'Per-key limit counters (numbers only)');
+    output(
+      'RelayRoutes',
+      JSON.stringify({
+        providers: [...config.providers.values()].map(({ name, type, baseUrl }) => ({ name, type, baseUrl })),
+        models: Object.fromEntries([...config.models.values()].map((route) => [route.name, route.provider])),
+      }),
+      'Configured providers and model routes (no secrets), for the admin CLI',
+    );
     output('KeyArn', key.keyArn, 'KMS key (tables, logs, alerts, trail, provider secrets)');
     output('AlertTopicArn', this.alerts.topic.topicArn, 'SNS topic for incident alerts');
     output('TrailBucketName', this.audit.bucket.bucketName, 'CloudTrail log files (Object Lock)');

@@ -3,7 +3,8 @@ import { KeyAuthenticator } from '../core/auth';
 import type { RelayConfig } from '../core/config';
 import { ProviderCredentials } from '../core/credentials';
 import type { Logger } from '../core/log';
-import type { Clock, Fetch, KeyStore, SecretCipher, SecretStore, UsageStore } from '../core/ports';
+import { LimitEnforcer } from '../core/limits';
+import type { Clock, CounterStore, Fetch, KeyStore, SecretCipher, SecretStore, UsageStore } from '../core/ports';
 import { systemClock } from '../core/ports';
 import { Relay, type RelayMetrics } from '../core/relay';
 
@@ -13,6 +14,8 @@ export interface RelayParts {
   readonly usage: UsageStore;
   readonly secrets: SecretStore;
   readonly cipher: SecretCipher;
+  /** Counters for per-key limits; without them limits are not enforced. */
+  readonly counters?: CounterStore;
   readonly logger: Logger;
   /** Local mode only: environment lookup for providers' `apiKeyEnv`. */
   readonly env?: (name: string) => string | undefined;
@@ -36,6 +39,7 @@ export function composeRelay(parts: RelayParts): Relay {
       ttlMs: settings.secretCacheTtlMs,
       env: parts.config.mode === 'local' ? parts.env : undefined,
     }),
+    limits: parts.counters ? new LimitEnforcer(parts.counters, clock, parts.logger) : undefined,
     logger: parts.logger,
     fetch: parts.fetch,
     clock,

@@ -5,17 +5,23 @@
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
+  DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
+  UpdateItemCommand,
   QueryCommand,
   ScanCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import type {
   ClientKey,
+  CounterStore,
   KeyAdminStore,
+  KeyLimits,
   KeyLookup,
+  KeySecret,
   KeyStatus,
+  KeyUpdate,
   SecretAdminStore,
   StoredSecret,
   UsageQuery,
@@ -23,7 +29,7 @@ import type {
   UsageStore,
 } from '../core/ports';
 import { isUsageLive, USAGE_FIELDS, type UsageRecord } from '../core/usage';
-import { KEYS_TABLE, SECRETS_TABLE, USAGE_TABLE, type TableNames } from './table-schema';
+import { COUNTERS_TABLE, KEYS_TABLE, SECRETS_TABLE, USAGE_TABLE, type TableNames } from './table-schema';
 
 type Item = Record<string, AttributeValue>;
 
@@ -58,6 +64,9 @@ async function scanAll(client: DynamoDBClient, input: ConstructorParameters<type
 const KEY_ITEM = 'key#';
 const HASH_ITEM = 'hash#';
 
+/** Limits are stored as flat numeric attributes of the key item. */
+const LIMIT_ATTRIBUTES = { requestsPerMinute: 'rpmLimit', tokensPerDay: 'dailyTokenLimit', tokensPerMonth: 'monthlyTokenLimit' } as const;
+
 function toClientKey(item: Item): ClientKey | undefined {
   const id = str(item, 'keyId');
   const name = str(item, 'name');
@@ -66,7 +75,12 @@ function toClientKey(item: Item): ClientKey | undefined {
   const prefix = str(item, 'prefix');
   if (!id || name === undefined || (status !== 'active' && status !== 'revoked') || !createdAt || !prefix) return undefined;
   const expiresAt = str(item, 'expiresAt');
+  const rotatedAt = str(item, 'rotatedAt');
   const models = item.models?.L?.map((v) => v.S).filter((v): v is string => typeof v === 'string');
+  const limits: Record<string, number> = {};
+  for (const [field, attribute] of Object.entries(LIMIT_ATTRIBUTES)) {
+    if (item[attribute]?.N !== undefined) limits[field] = Number(item[attribute].N);
+  }
   return {
     id,
     name,
@@ -75,7 +89,27 @@ function toClientKey(item: Item): ClientKey | undefined {
     prefix,
     ...(expiresAt ? { expiresAt } : {}),
     ...(models ? { models } : {}),
+    ...(Object.keys(limits).length > 0 ? { limits: limits as KeyLimits } : {}),
+    ...(rotatedAt ? { rotatedAt } : {}),
   };
+}
+
+function keyAttributes(key: Omit<ClientKey, 'id'>): Record<string, unknown> {
+  const { limits, ...rest } = key;
+  const flat: Record<string, unknown> = { ...rest };
+  for (const [field, attribute] of Object.entries(LIMIT_ATTRIBUTES)) flat[attribute] = limits?.[field as keyof KeyLimits];
+  return flat;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
+}
+
+export class UnknownKeyError extends Error {
+  constructor(id: string) {
+    super(`unknown key id "${id}" (list them with \`mixroute keys list\`)`);
+    this.name = 'UnknownKeyError';
+  }
 }
 
 export class DynamoKeyStore implements KeyAdminStore {
@@ -95,7 +129,7 @@ export class DynamoKeyStore implements KeyAdminStore {
   }
 
   async getKey(id: string): Promise<ClientKey | undefined> {
-    const result = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { [KEYS_TABLE.partitionKey]: { S: KEY_ITEM + id } } }));
+    const result = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { [KEYS_TABLE.partitionKey]: { S: KEY_ITEM + id } }, ConsistentRead: true }));
     return result.Item ? toClientKey(result.Item) : undefined;
   }
 
@@ -104,19 +138,101 @@ export class DynamoKeyStore implements KeyAdminStore {
     await this.client.send(
       new PutItemCommand({
         TableName: this.table,
-        Item: marshal({ [KEYS_TABLE.partitionKey]: KEY_ITEM + id, keyId: id, ...settings }),
+        Item: marshal({ [KEYS_TABLE.partitionKey]: KEY_ITEM + id, keyId: id, ...keyAttributes(settings) }),
         ConditionExpression: 'attribute_not_exists(#pk)',
         ExpressionAttributeNames: { '#pk': KEYS_TABLE.partitionKey },
       }),
     );
+    await this.addSecret(id, hash);
+  }
+
+  async addSecret(keyId: string, hash: string): Promise<void> {
     await this.client.send(
       new PutItemCommand({
         TableName: this.table,
-        Item: marshal({ [KEYS_TABLE.partitionKey]: HASH_ITEM + hash, keyId: id }),
+        Item: marshal({ [KEYS_TABLE.partitionKey]: HASH_ITEM + hash, keyId }),
         ConditionExpression: 'attribute_not_exists(#pk)',
         ExpressionAttributeNames: { '#pk': KEYS_TABLE.partitionKey },
       }),
     );
+  }
+
+  async listSecrets(keyId: string): Promise<KeySecret[]> {
+    const items = await scanAll(this.client, {
+      TableName: this.table,
+      FilterExpression: 'begins_with(#pk, :hash) AND keyId = :id',
+      ExpressionAttributeNames: { '#pk': KEYS_TABLE.partitionKey },
+      ExpressionAttributeValues: { ':hash': { S: HASH_ITEM }, ':id': { S: keyId } },
+      ConsistentRead: true,
+    });
+    return items.map((item) => {
+      const notAfter = str(item, 'notAfter');
+      return { hash: (str(item, KEYS_TABLE.partitionKey) as string).slice(HASH_ITEM.length), ...(notAfter ? { notAfter } : {}) };
+    });
+  }
+
+  async endSecret(hash: string, notAfter: string): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: { [KEYS_TABLE.partitionKey]: { S: HASH_ITEM + hash } },
+        UpdateExpression: 'SET notAfter = :end',
+        ConditionExpression: 'attribute_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': KEYS_TABLE.partitionKey },
+        ExpressionAttributeValues: { ':end': { S: notAfter } },
+      }),
+    );
+  }
+
+  async updateKey(id: string, update: KeyUpdate): Promise<ClientKey> {
+    const set: string[] = [];
+    const remove: string[] = [];
+    const names: Record<string, string> = { '#pk': KEYS_TABLE.partitionKey };
+    const values: Item = {};
+    const assign = (attribute: string, value: unknown) => {
+      const name = `#${attribute}`;
+      names[name] = attribute;
+      if (value === null || value === undefined) {
+        remove.push(name);
+        return;
+      }
+      const marshalled = marshal({ v: value }).v;
+      values[`:${attribute}`] = marshalled;
+      set.push(`${name} = :${attribute}`);
+    };
+    if (update.name !== undefined) assign('name', update.name);
+    if (update.status !== undefined) assign('status', update.status);
+    if (update.prefix !== undefined) assign('prefix', update.prefix);
+    if (update.rotatedAt !== undefined) assign('rotatedAt', update.rotatedAt);
+    if (update.expiresAt !== undefined) assign('expiresAt', update.expiresAt);
+    if (update.models !== undefined) assign('models', update.models === null ? null : [...update.models]);
+    if (update.limits !== undefined) {
+      // The limits given replace the key's limits: one left out is removed.
+      for (const [field, attribute] of Object.entries(LIMIT_ATTRIBUTES)) assign(attribute, update.limits?.[field as keyof KeyLimits] ?? null);
+    }
+    const expression = [set.length ? `SET ${set.join(', ')}` : '', remove.length ? `REMOVE ${remove.join(', ')}` : ''].filter(Boolean).join(' ');
+    if (!expression) {
+      const key = await this.getKey(id);
+      if (!key) throw new UnknownKeyError(id);
+      return key;
+    }
+    try {
+      const result = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { [KEYS_TABLE.partitionKey]: { S: KEY_ITEM + id } },
+          UpdateExpression: expression,
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: names,
+          ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toClientKey(result.Attributes ?? {}) as ClientKey;
+    } catch (error) {
+      if (isConditionFailure(error)) throw new UnknownKeyError(id);
+      throw error;
+    }
   }
 
   async listKeys(): Promise<ClientKey[]> {
@@ -130,6 +246,36 @@ export class DynamoKeyStore implements KeyAdminStore {
       .map(toClientKey)
       .filter((k): k is ClientKey => k !== undefined)
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+}
+
+export class DynamoCounterStore implements CounterStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+  ) {}
+
+  async add(name: string, amount: number, expiresAtSeconds: number): Promise<number> {
+    const result = await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: { [COUNTERS_TABLE.partitionKey]: { S: name } },
+        UpdateExpression: 'ADD #count :amount SET #ttl = if_not_exists(#ttl, :ttl)',
+        ExpressionAttributeNames: { '#count': 'count', '#ttl': COUNTERS_TABLE.ttlAttribute },
+        ExpressionAttributeValues: { ':amount': { N: String(amount) }, ':ttl': { N: String(expiresAtSeconds) } },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(result.Attributes?.count?.N ?? amount);
+  }
+
+  async read(names: readonly string[]): Promise<number[]> {
+    return Promise.all(
+      names.map(async (name) => {
+        const result = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { [COUNTERS_TABLE.partitionKey]: { S: name } }, ConsistentRead: true }));
+        return Number(result.Item?.count?.N ?? 0);
+      }),
+    );
   }
 }
 
@@ -167,7 +313,7 @@ export class DynamoUsageStore implements UsageStore, UsageReader {
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') return;
+      if (isConditionFailure(error)) return;
       throw error;
     }
   }
@@ -227,6 +373,13 @@ export class DynamoSecretStore implements SecretAdminStore {
     );
   }
 
+  async deleteProviderSecret(provider: string): Promise<boolean> {
+    const result = await this.client.send(
+      new DeleteItemCommand({ TableName: this.table, Key: { [SECRETS_TABLE.partitionKey]: { S: provider } }, ReturnValues: 'ALL_OLD' }),
+    );
+    return result.Attributes !== undefined;
+  }
+
   async listProviderSecrets(): Promise<(StoredSecret & { provider: string })[]> {
     const items = await scanAll(this.client, { TableName: this.table });
     return items.flatMap((item) => {
@@ -249,6 +402,7 @@ export interface DynamoStores {
   readonly keys: DynamoKeyStore;
   readonly usage: DynamoUsageStore;
   readonly secrets: DynamoSecretStore;
+  readonly counters: DynamoCounterStore;
 }
 
 export function createDynamoStores(client: DynamoDBClient, tables: TableNames): DynamoStores {
@@ -256,5 +410,6 @@ export function createDynamoStores(client: DynamoDBClient, tables: TableNames): 
     keys: new DynamoKeyStore(client, tables.keys),
     usage: new DynamoUsageStore(client, tables.usage),
     secrets: new DynamoSecretStore(client, tables.secrets),
+    counters: new DynamoCounterStore(client, tables.counters),
   };
 }

@@ -106,12 +106,14 @@ export function relayFromEnvironment(env: NodeJS.ProcessEnv = process.env): Rela
     keys: required('MIXROUTE_KEYS_TABLE'),
     secrets: required('MIXROUTE_SECRETS_TABLE'),
     usage: required('MIXROUTE_USAGE_TABLE'),
+    counters: required('MIXROUTE_COUNTERS_TABLE'),
   });
   return composeRelay({
     config,
     keys: stores.keys,
     usage: stores.usage,
     secrets: stores.secrets,
+    counters: stores.counters,
     cipher: new KmsCipher(new KMSClient({}), required('MIXROUTE_KMS_KEY_ID')),
     logger: createLogger(writeLine),
     metrics: createEmfMetrics(env.MIXROUTE_METRICS_NAMESPACE || 'Mixroute', writeLine),

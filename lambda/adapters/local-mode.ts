@@ -143,6 +143,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     keys: stores.keys,
     usage: stores.usage,
     secrets: stores.secrets,
+    counters: stores.counters,
     cipher,
     logger: createLogger(options.logSink),
     env: (name) => env[name],

@@ -6,7 +6,7 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
-import { KEYS_TABLE, LOCAL_TABLE_NAMES, SECRETS_TABLE, USAGE_TABLE, type TableNames } from './table-schema';
+import { COUNTERS_TABLE, KEYS_TABLE, LOCAL_TABLE_NAMES, SECRETS_TABLE, USAGE_TABLE, type TableNames } from './table-schema';
 
 export interface EmbeddedStore {
   /** e.g. http://127.0.0.1:41234 */
@@ -58,6 +58,7 @@ export async function ensureTables(client: DynamoDBClient, names: TableNames = L
     { TableName: names.keys, hash: KEYS_TABLE.partitionKey },
     { TableName: names.secrets, hash: SECRETS_TABLE.partitionKey },
     { TableName: names.usage, hash: USAGE_TABLE.partitionKey, range: USAGE_TABLE.sortKey },
+    { TableName: names.counters, hash: COUNTERS_TABLE.partitionKey },
   ];
   for (const table of definitions) {
     if (await tableExists(client, table.TableName)) continue;

@@ -1,9 +1,10 @@
-/** Provider-credential operations: the secret is encrypted before it is stored, never logged. */
+/** Provider-credential operations: the secret is encrypted before it is stored, and never printed. */
 import { createHash } from 'node:crypto';
 import { providerEncryptionContext } from '../core/credentials';
-import type { Clock, SecretAdminStore, SecretCipher } from '../core/ports';
+import type { Clock, KeyAdminStore, SecretAdminStore, SecretCipher } from '../core/ports';
 import { systemClock } from '../core/ports';
-import { AdminInputError } from './keys';
+import { AdminInputError, AdminNotFoundError, createClientKey, revokeClientKey } from './keys';
+import type { RelayRoutes } from './routes';
 
 /** A short fingerprint for people to compare keys; 48 bits of SHA-256 reveal nothing useful. */
 export function secretFingerprint(secret: string): string {
@@ -19,6 +20,15 @@ export function normaliseProviderSecret(raw: string): string {
   return secret;
 }
 
+export function requireProvider(routes: RelayRoutes, name: string): RelayRoutes['providers'][number] {
+  const provider = routes.providers.find((p) => p.name === name);
+  if (!provider) {
+    const known = routes.providers.map((p) => p.name).join(', ') || 'none';
+    throw new AdminInputError(`provider "${name}" is not configured (configured: ${known}); add it under "providers" in the relay config first`);
+  }
+  return provider;
+}
+
 export async function setProviderKey(
   store: SecretAdminStore,
   cipher: SecretCipher,
@@ -31,4 +41,76 @@ export async function setProviderKey(
   const stored = { ciphertext, fingerprint: secretFingerprint(secret), updatedAt: new Date(clock.now()).toISOString() };
   await store.putProviderSecret(provider, stored);
   return { provider, fingerprint: stored.fingerprint, updatedAt: stored.updatedAt };
+}
+
+export interface ProviderListing {
+  readonly name: string;
+  readonly type: string;
+  readonly baseUrl: string;
+  readonly fingerprint: string | null;
+  readonly updatedAt: string | null;
+}
+
+/** Configured providers with the fingerprint and time of their stored key (never the key). */
+export async function listProviders(store: SecretAdminStore, routes: RelayRoutes): Promise<ProviderListing[]> {
+  const stored = new Map((await store.listProviderSecrets()).map((s) => [s.provider, s]));
+  const listing: ProviderListing[] = routes.providers.map((p) => ({
+    ...p,
+    fingerprint: stored.get(p.name)?.fingerprint ?? null,
+    updatedAt: stored.get(p.name)?.updatedAt ?? null,
+  }));
+  // Keys stored for providers no longer configured are shown too, so they can be removed.
+  for (const [name, secret] of stored) {
+    if (!routes.providers.some((p) => p.name === name)) listing.push({ name, type: '(not configured)', baseUrl: '', fingerprint: secret.fingerprint, updatedAt: secret.updatedAt });
+  }
+  return listing;
+}
+
+export async function removeProviderKey(store: SecretAdminStore, provider: string): Promise<void> {
+  if (!(await store.deleteProviderSecret(provider))) throw new AdminNotFoundError(`no key is stored for provider "${provider}" (see \`mixroute providers list\`)`);
+}
+
+export interface ProviderTestResult {
+  readonly provider: string;
+  readonly model: string;
+  readonly ok: boolean;
+  readonly status: number;
+  /** The relay's error code when the call failed (e.g. upstream_auth_failed). */
+  readonly code?: string;
+  readonly latencyMs: number;
+}
+
+/**
+ * Proves a provider's stored key works with one cheap call through the relay itself (the only
+ * component allowed to decrypt it): a throw-away client key limited to one model and one minute,
+ * a one-token request, then the key is revoked.
+ */
+export async function testProvider(
+  keys: KeyAdminStore,
+  routes: RelayRoutes,
+  relayUrl: string,
+  provider: string,
+  options: { model?: string; fetch?: typeof fetch; clock?: Clock } = {},
+): Promise<ProviderTestResult> {
+  const config = requireProvider(routes, provider);
+  const model = options.model ?? Object.entries(routes.models).find(([, p]) => p === provider)?.[0];
+  if (!model) throw new AdminInputError(`no model routes to provider "${provider}"; add one under "models" or pass --model`);
+  if (routes.models[model] !== provider) throw new AdminInputError(`model "${model}" is not routed to provider "${provider}"`);
+  const clock = options.clock ?? systemClock;
+  const doFetch = options.fetch ?? fetch;
+  const { key, secret } = await createClientKey(keys, { name: `providers-test-${provider}`.slice(0, 64), models: [model], expiresAt: new Date(clock.now() + 120_000).toISOString() }, clock);
+  const started = Date.now();
+  try {
+    const anthropic = config.type === 'anthropic';
+    const url = new URL(anthropic ? 'v1/messages' : 'v1/chat/completions', relayUrl.endsWith('/') ? relayUrl : `${relayUrl}/`);
+    const response = await doFetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', ...(anthropic ? { 'anthropic-version': '2023-06-01' } : {}) },
+      body: JSON.stringify({ model, max_tokens: 1, messages: [{ role: 'user', content: 'ping' }] }),
+    });
+    const body = (await response.json().catch(() => ({}))) as { error?: { code?: string; type?: string } };
+    return { provider, model, ok: response.ok, status: response.status, ...(response.ok ? {} : { code: body.error?.code ?? body.error?.type }), latencyMs: Date.now() - started };
+  } finally {
+    await revokeClientKey(keys, key.id);
+  }
 }

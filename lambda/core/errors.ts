@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'upstream_bad_response'
+  | 'rate_limited'
+  | 'quota_exceeded'
   | 'client_closed'
   | 'internal_error';
 
@@ -81,10 +83,11 @@ export class RelayError extends Error {
   }
 
   toResponse(format: ApiFormat, requestId?: string): Response {
-    const headers: Record<string, string> = { 'content-type': 'application/json', ...this.headers };
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (requestId) headers['x-request-id'] = requestId;
     // Our own 4xx answers are final: stop SDKs from retrying them (they retry 429/5xx by default).
     if (this.status < 500 && this.status !== 429) headers['x-should-retry'] = 'false';
+    Object.assign(headers, this.headers);
     return new Response(JSON.stringify(this.toBody(format)), { status: this.status, headers });
   }
 

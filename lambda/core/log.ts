@@ -11,6 +11,7 @@ export type LogEvent =
   | 'usage_write_retried'
   | 'key_store_failed'
   | 'secret_unavailable'
+  | 'limit_check_failed'
   | 'relay_started';
 
 export interface LogFields {

@@ -6,6 +6,15 @@ import type { UsageRecord } from './usage';
 
 export type KeyStatus = 'active' | 'revoked';
 
+/** Per-key limits, enforced across all relay instances with atomic counters. */
+export interface KeyLimits {
+  readonly requestsPerMinute?: number;
+  /** Input + output tokens per UTC day. */
+  readonly tokensPerDay?: number;
+  /** Input + output tokens per UTC calendar month. */
+  readonly tokensPerMonth?: number;
+}
+
 /** A client key as the relay sees it. Never holds the secret or its hash. */
 export interface ClientKey {
   readonly id: string;
@@ -17,8 +26,11 @@ export interface ClientKey {
   readonly expiresAt?: string;
   /** Models this key may use; absent means every configured model. */
   readonly models?: readonly string[];
-  /** The first characters of the key, for people to recognise it (not secret). */
+  /** The first characters of the current secret, for people to recognise it (not secret). */
   readonly prefix: string;
+  readonly limits?: KeyLimits;
+  /** ISO-8601; when the secret was last rotated. */
+  readonly rotatedAt?: string;
 }
 
 /** The key a secret's hash resolves to, plus the secret's own end (set when it was rotated away). */
@@ -74,17 +86,51 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** Changes to a key's settings; `null` clears an optional setting. */
+export interface KeyUpdate {
+  readonly name?: string;
+  readonly status?: KeyStatus;
+  readonly expiresAt?: string | null;
+  readonly models?: readonly string[] | null;
+  readonly limits?: KeyLimits | null;
+  readonly prefix?: string;
+  readonly rotatedAt?: string;
+}
+
+/** One secret of a key: its hash (never shown) and, once rotated away, when it stops working. */
+export interface KeySecret {
+  readonly hash: string;
+  readonly notAfter?: string;
+}
+
 /** Key operations for the admin commands (the relay itself only reads). */
 export interface KeyAdminStore extends KeyStore {
   /** Stores a new key and the hash of its secret; fails if either exists. */
   createKey(key: ClientKey, hash: string): Promise<void>;
   getKey(id: string): Promise<ClientKey | undefined>;
   listKeys(): Promise<ClientKey[]>;
+  /** Applies changes to an existing key (fails if it does not exist) and returns the result. */
+  updateKey(id: string, update: KeyUpdate): Promise<ClientKey>;
+  /** Adds another secret (by hash) to an existing key. */
+  addSecret(keyId: string, hash: string): Promise<void>;
+  listSecrets(keyId: string): Promise<KeySecret[]>;
+  /** Sets when a secret stops working. */
+  endSecret(hash: string, notAfter: string): Promise<void>;
+}
+
+/** Named counters for limits: atomic across relay instances, holding numbers only. */
+export interface CounterStore {
+  /** Adds `amount` (creating the counter at 0) and returns the new value. */
+  add(name: string, amount: number, expiresAtSeconds: number): Promise<number>;
+  /** Current values (0 for counters that do not exist). */
+  read(names: readonly string[]): Promise<number[]>;
 }
 
 export interface SecretAdminStore extends SecretStore {
   putProviderSecret(provider: string, secret: StoredSecret): Promise<void>;
   listProviderSecrets(): Promise<(StoredSecret & { provider: string })[]>;
+  /** Returns whether there was a secret to remove. */
+  deleteProviderSecret(provider: string): Promise<boolean>;
 }
 
 export interface UsageQuery {

@@ -11,6 +11,7 @@ import type { RelayConfig } from './config';
 import { ProviderCredentials } from './credentials';
 import { asRelayError, RelayError, type ApiFormat, type ErrorCode } from './errors';
 import type { Logger } from './log';
+import type { LimitEnforcer } from './limits';
 import type { ClientKey, Clock, ExecutionContext, Fetch, UsageStore } from './ports';
 import { systemClock } from './ports';
 import { formatFor, matchEndpoint, modelsForKey, resolveRoute } from './routing';
@@ -31,6 +32,8 @@ export interface RelayDeps {
   readonly keys: KeyAuthenticator;
   readonly usage: UsageStore;
   readonly credentials: ProviderCredentials;
+  /** Per-key limits; absent means none are enforced. */
+  readonly limits?: LimitEnforcer;
   readonly logger: Logger;
   readonly fetch?: Fetch;
   readonly clock?: Clock;
@@ -110,6 +113,7 @@ export class Relay {
       const endpoint = matchEndpoint(request.method, url.pathname);
       if (endpoint.name === 'healthz') return json({ status: 'ok' }, trace.requestId);
       trace.key = await this.deps.keys.authenticate(request.headers, (reason) => this.deps.metrics?.authFailed?.(reason));
+      await this.deps.limits?.admit(trace.key, trace.requestId);
       if (endpoint.name === 'models') {
         const response = this.listModels(trace.key, format, trace.requestId);
         trace.finish({ status: 200, outcome: 'ok', completed: true });
@@ -326,6 +330,9 @@ export class Relay {
     this.deps.logger.log('request', { ...record });
     this.deps.metrics?.requestFinished?.(record);
     ctx.waitUntil(this.writeUsage(record));
+    if (this.deps.limits && trace.key.limits) {
+      ctx.waitUntil(this.deps.limits.recordTokens(trace.key, record.inputTokens + record.outputTokens, record.requestId, trace.startedAt));
+    }
   }
 
   /** Retries with backoff; if the store stays down, the content-free record goes to the log. */

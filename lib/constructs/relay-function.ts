@@ -22,6 +22,7 @@ export interface RelayFunctionProps {
   readonly keysTable: dynamodb.ITable;
   readonly secretsTable: dynamodb.ITable;
   readonly usageTable: dynamodb.ITable;
+  readonly countersTable: dynamodb.ITable;
   /** Encrypts the log group; decrypts provider secrets (only with their encryption context). */
   readonly key: kms.IKey;
   /**
@@ -43,7 +44,8 @@ export interface RelayFunctionProps {
 /**
  * The relay function: the core's Lambda adapter bundled locally with esbuild, Node.js 24 on arm64,
  * its own log group (7 days, encrypted), and least-privilege grants only: GetItem on the keys and
- * secrets tables, PutItem on the usage table, kms:Decrypt only for provider secrets.
+ * secrets tables, PutItem on the usage table, GetItem/UpdateItem on the limit counters, kms:Decrypt
+ * only for provider secrets.
  */
 export class RelayFunction extends Construct {
   public readonly function: nodejs.NodejsFunction;
@@ -79,6 +81,7 @@ export class RelayFunction extends Construct {
         new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }),
         new iam.PolicyStatement({ sid: 'ReadKeysAndSecrets', actions: ['dynamodb:GetItem'], resources: [props.keysTable.tableArn, props.secretsTable.tableArn] }),
         new iam.PolicyStatement({ sid: 'WriteUsage', actions: ['dynamodb:PutItem'], resources: [props.usageTable.tableArn] }),
+        new iam.PolicyStatement({ sid: 'CountLimits', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [props.countersTable.tableArn] }),
         new iam.PolicyStatement({
           sid: 'DecryptProviderSecretsOnly',
           actions: ['kms:Decrypt'],
@@ -116,6 +119,7 @@ export class RelayFunction extends Construct {
         MIXROUTE_KEYS_TABLE: props.keysTable.tableName,
         MIXROUTE_SECRETS_TABLE: props.secretsTable.tableName,
         MIXROUTE_USAGE_TABLE: props.usageTable.tableName,
+        MIXROUTE_COUNTERS_TABLE: props.countersTable.tableName,
         MIXROUTE_KMS_KEY_ID: props.key.keyArn,
         MIXROUTE_METRICS_NAMESPACE: props.metricsNamespace,
         NODE_OPTIONS: '--enable-source-maps',

@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { KEYS_TABLE, SECRETS_TABLE, USAGE_TABLE } from '../../lambda/adapters/table-schema';
+import { COUNTERS_TABLE, KEYS_TABLE, SECRETS_TABLE, USAGE_TABLE } from '../../lambda/adapters/table-schema';
 import { USAGE_RETENTION_DAYS } from '../../lambda/core/usage';
 import { acknowledge } from './nag';
 
@@ -21,12 +21,14 @@ export interface RelayTablesProps {
  * The relay's DynamoDB tables (`Table`, which cdk-nag inspects; not `TableV2`): client keys (by
  * hash) and provider secrets (ciphertext only), both with PITR and deletion protection and kept
  * on stack delete; and usage, with TTL on `expiresAt` and PITR no longer than the retention.
- * All on-demand and encrypted with the relay's key.
+ * Plus the limit counters (numbers per key and period, TTL-expired). All on-demand and encrypted
+ * with the relay's key.
  */
 export class RelayTables extends Construct {
   public readonly keys: dynamodb.Table;
   public readonly secrets: dynamodb.Table;
   public readonly usage: dynamodb.Table;
+  public readonly counters: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: RelayTablesProps) {
     super(scope, id);
@@ -62,6 +64,18 @@ export class RelayTables extends Construct {
       // Usage is short-lived by design: deleting the stack deletes it.
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    this.counters = new dynamodb.Table(this, 'Counters', {
+      ...common,
+      partitionKey: { name: COUNTERS_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: COUNTERS_TABLE.ttlAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true, recoveryPeriodInDays: 1 },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    acknowledge(
+      this.counters,
+      ['NIST.800.53.R5-DynamoDBInBackupPlan', 'HIPAA.Security-DynamoDBInBackupPlan'],
+      'Limit counters live for one minute, day or month and are rebuilt by traffic; a backup would only restore stale counts.',
+    );
     acknowledge(
       this.usage,
       ['NIST.800.53.R5-DynamoDBInBackupPlan', 'HIPAA.Security-DynamoDBInBackupPlan'],

@@ -74,7 +74,7 @@ test('streams a chat completion behind the prelude and records usage before the 
 
 test('decodes a base64 body and single-value headers', async () => {
   const stream = new FakeLambdaResponseStream();
-  const body = Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 5, messages: [] })).toString('base64');
+  const body = Buffer.from(JSON.stringify({ model: 'claude-sonnet-5-5', max_tokens: 5, messages: [] })).toString('base64');
   await invoke(event({ path: '/v1/messages', headers: { 'x-api-key': h.firstKey.secret }, multiValueHeaders: {}, body, isBase64Encoded: true }), stream);
   const { prelude, body: text } = stream.parse();
   expect(prelude?.statusCode).toBe(200);

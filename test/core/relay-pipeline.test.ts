@@ -51,8 +51,8 @@ describe('bad input: API-format errors, no upstream call, no 500', () => {
     ['a body over the limit (declared)', () => call('/v1/chat/completions', { body: chat({ pad: 'x'.repeat(5000) }) }), 413, 'request_too_large'],
     ['a missing model', () => call('/v1/chat/completions', { body: '{"messages":[]}' }), 400, 'model_required'],
     ['an unknown model', () => call('/v1/chat/completions', { body: chat({ model: 'gpt-99' }) }), 404, 'model_not_found'],
-    ['a model served by the other API', () => call('/v1/chat/completions', { body: chat({ model: 'claude-sonnet-4-5' }) }), 400, 'wrong_endpoint_for_model'],
-    ['embeddings for a chat-only provider', () => call('/v1/embeddings', { body: chat({ model: 'claude-sonnet-4-5' }) }), 400, 'wrong_endpoint_for_model'],
+    ['a model served by the other API', () => call('/v1/chat/completions', { body: chat({ model: 'claude-sonnet-5-5' }) }), 400, 'wrong_endpoint_for_model'],
+    ['embeddings for a chat-only provider', () => call('/v1/embeddings', { body: chat({ model: 'claude-sonnet-5-5' }) }), 400, 'wrong_endpoint_for_model'],
     ['a wrong method', () => call('/v1/chat/completions', { method: 'GET' }), 405, 'method_not_allowed'],
     ['an unknown path', () => call('/v1/completions', { body: chat({}) }), 404, 'not_found'],
     ['no key', () => call('/v1/chat/completions', { body: chat({}), key: null }), 401, 'invalid_api_key'],
@@ -222,7 +222,7 @@ test('every request after authentication leaves exactly one usage record', async
   const results = await Promise.all([
     call('/v1/chat/completions', { body: chat({}) }),
     call('/v1/chat/completions', { body: chat({ stream: true }) }),
-    call('/v1/messages', { body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 5, messages: [], stream: true }) }),
+    call('/v1/messages', { body: JSON.stringify({ model: 'claude-sonnet-5-5', max_tokens: 5, messages: [], stream: true }) }),
     call('/v1/models', { method: 'GET' }),
     call('/v1/chat/completions', { body: '{' }),
   ]);

@@ -68,20 +68,20 @@ test('the canary appears nowhere the relay writes, across success, error, stream
   let streamed = '';
   for await (const chunk of await openai.chat.completions.create({ model: 'fast', messages, stream: true })) streamed += chunk.choices[0]?.delta?.content ?? '';
   expect(streamed).toContain(CANARY);
-  const message = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 10, system: CANARY, messages: [{ role: 'user', content: CANARY }] });
+  const message = await anthropic.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 10, system: CANARY, messages: [{ role: 'user', content: CANARY }] });
   expect(message.content[0]).toMatchObject({ text: CANARY });
-  for await (const event of await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: CANARY }], stream: true })) void event;
+  for await (const event of await anthropic.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 10, messages: [{ role: 'user', content: CANARY }], stream: true })) void event;
 
   // Upstream error bodies and in-band error events carry the canary.
   h.upstream.respondWith((_req, res) => void res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: CANARY } })));
   expect((await raw('/v1/chat/completions', JSON.stringify({ model: 'gpt-4o-mini', messages }))).status).toBe(502);
   h.upstream.respondWith((_req, res) => void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: CANARY } })));
-  expect((await raw('/v1/messages', JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 5, messages }))).status).toBe(400);
+  expect((await raw('/v1/messages', JSON.stringify({ model: 'claude-sonnet-5-5', max_tokens: 5, messages }))).status).toBe(400);
   h.upstream.respondWith((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.end(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: CANARY } })}\n\n`);
   });
-  const inBand = await raw('/v1/messages', JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 5, messages, stream: true }));
+  const inBand = await raw('/v1/messages', JSON.stringify({ model: 'claude-sonnet-5-5', max_tokens: 5, messages, stream: true }));
   expect(inBand.text).not.toContain(CANARY);
   h.upstream.respondWith((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -102,7 +102,7 @@ test('the canary appears nowhere the relay writes, across success, error, stream
   h.upstream.respondWith(defaultHandler);
   await raw('/v1/chat/completions', `{"model":"${CANARY}",`);
   await raw('/v1/chat/completions', JSON.stringify({ model: CANARY, messages }));
-  await raw('/v1/embeddings', JSON.stringify({ model: 'claude-sonnet-4-5', input: CANARY }));
+  await raw('/v1/embeddings', JSON.stringify({ model: 'claude-sonnet-5-5', input: CANARY }));
   await raw('/v1/chat/completions', JSON.stringify({ model: 'gpt-4o-mini', messages }), { authorization: `Bearer mr-${CANARY}` });
   await raw('/v1/chat/completions', JSON.stringify({ model: 'gpt-4o-mini', messages }), { authorization: `Bearer ${CANARY}` });
   await raw(`/v1/${CANARY}`, '{}');

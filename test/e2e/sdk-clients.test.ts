@@ -102,7 +102,7 @@ test('openai SDK: models.list shows only the models the key may use', async () =
 
 test('anthropic SDK: non-streaming message returns the upstream answer and records provider usage', async () => {
   const { data, response } = await anthropic.messages
-    .create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] })
+    .create({ model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] })
     .withResponse();
   expect(data.content[0]).toMatchObject({ type: 'text', text: DEFAULT_REPLY });
   const sent = h.upstream.received[0];
@@ -113,13 +113,13 @@ test('anthropic SDK: non-streaming message returns the upstream answer and recor
   expect(sent.headers['anthropic-version']).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   expect(sent.headers['x-stainless-lang']).toBeUndefined();
   await expectExactUsage(response.headers.get('x-request-id') as string, {
-    model: 'claude-sonnet-4-5', provider: 'anthropic', inputTokens: 13, outputTokens: 9, usageSource: 'provider', streamed: false, completed: true,
+    model: 'claude-sonnet-5-5', provider: 'anthropic', inputTokens: 13, outputTokens: 9, usageSource: 'provider', streamed: false, completed: true,
   });
 });
 
 test('anthropic SDK: streaming message gets every delta and records usage from message_start/message_delta', async () => {
   const { data: stream, response } = await anthropic.messages
-    .create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }], stream: true })
+    .create({ model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }], stream: true })
     .withResponse();
   let text = '';
   for await (const event of stream) {
@@ -127,13 +127,13 @@ test('anthropic SDK: streaming message gets every delta and records usage from m
   }
   expect(text).toBe(DEFAULT_REPLY);
   await expectExactUsage(response.headers.get('x-request-id') as string, {
-    model: 'claude-sonnet-4-5', provider: 'anthropic', inputTokens: 13, outputTokens: 9, usageSource: 'provider', streamed: true, completed: true, outcome: 'ok',
+    model: 'claude-sonnet-5-5', provider: 'anthropic', inputTokens: 13, outputTokens: 9, usageSource: 'provider', streamed: true, completed: true, outcome: 'ok',
   });
 });
 
 test('anthropic SDK: errors come back in the Anthropic format', async () => {
   const bad = new Anthropic({ apiKey: 'mr-not-a-real-key', baseURL: h.relay.url, maxRetries: 0 });
-  await expect(bad.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({
+  await expect(bad.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({
     status: 401,
     error: { type: 'error', error: { type: 'authentication_error' } },
   });

@@ -41,7 +41,7 @@ export function anthropicMessageJson(text: string, usage = { input_tokens: 13, o
     id: 'msg_fixture',
     type: 'message',
     role: 'assistant',
-    model: 'claude-sonnet-4-5',
+    model: 'claude-sonnet-5-5',
     content: [{ type: 'text', text }],
     stop_reason: 'end_turn',
     stop_sequence: null,
@@ -53,7 +53,7 @@ export function anthropicMessageSse(pieces: string[], usage = { input_tokens: 13
   const event = (name: string, data: unknown) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
   let out = event('message_start', {
     type: 'message_start',
-    message: { id: 'msg_fixture', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: usage.input_tokens, output_tokens: 1 } },
+    message: { id: 'msg_fixture', type: 'message', role: 'assistant', model: 'claude-sonnet-5-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: usage.input_tokens, output_tokens: 1 } },
   });
   out += event('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
   out += event('ping', { type: 'ping' });

@@ -45,7 +45,7 @@ export function testConfig(upstreamUrl: string, settings: Record<string, number>
       'gpt-4o-mini': { provider: 'openai' },
       fast: { provider: 'openai', model: 'gpt-4o-mini' },
       'text-embedding-3-small': { provider: 'openai' },
-      'claude-sonnet-4-5': { provider: 'anthropic' },
+      'claude-sonnet-5-5': { provider: 'anthropic' },
     },
     settings,
   };

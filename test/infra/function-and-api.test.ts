@@ -42,10 +42,14 @@ describe('RelayFunction', () => {
 
   const relayPolicy = () => resourcesOf(template, 'AWS::IAM::ManagedPolicy').find(([id]) => /^RelayPolicy/.test(id))?.[1] as any;
 
-  test('grants only GetItem on keys and secrets, PutItem on usage, and Decrypt only with the provider-secret context', () => {
+  test('grants only GetItem on keys and secrets, PutItem on usage, counter updates, and Decrypt only with the provider-secret context', () => {
     const statements = statementsOf(relayPolicy());
     const actions = statements.flatMap((s) => [s.Action].flat());
-    expect(actions.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(actions.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    const counters = statements.find((s) => s.Sid === 'CountLimits');
+    expect(counters.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/RelayTablesCounters/), 'Arn'] });
+    const reads = statements.find((s) => s.Sid === 'ReadKeysAndSecrets');
+    expect(JSON.stringify(reads.Resource)).not.toMatch(/Usage|Counters/);
     expect(actions.some((a) => a.includes('*'))).toBe(false);
     const decrypt = statements.find((s) => s.Action === 'kms:Decrypt');
     expect(decrypt.Condition).toEqual({ StringEquals: { 'kms:EncryptionContext:purpose': 'mixroute-provider-secret' } });

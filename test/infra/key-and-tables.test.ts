@@ -41,7 +41,7 @@ describe('RelayTables', () => {
   test('uses Table (AWS::DynamoDB::Table), never GlobalTable, all on demand and encrypted with the key', () => {
     template.resourceCountIs('AWS::DynamoDB::GlobalTable', 0);
     const tables = resourcesOf(template, 'AWS::DynamoDB::Table');
-    expect(tables).toHaveLength(3);
+    expect(tables).toHaveLength(4);
     for (const [, table] of tables) {
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(table.Properties.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^RelayKey/), 'Arn'] } });
@@ -65,6 +65,12 @@ describe('RelayTables', () => {
     expect(usage.Properties.KeySchema).toEqual([{ AttributeName: 'keyId', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }]);
   });
 
+  test('limit counters expire by TTL and hold no more than a day of recovery', () => {
+    const [, counters] = resourcesOf(template, 'AWS::DynamoDB::Table').find(([id]) => /RelayTablesCounters/.test(id)) as [string, any];
+    expect(counters.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(counters.Properties.PointInTimeRecoverySpecification.RecoveryPeriodInDays).toBeLessThanOrEqual(7);
+  });
+
   test('rejects a usage recovery window longer than the 7-day retention', () => {
     const scope = new Stack(new App(), 'S');
     expect(() => new RelayTables(scope, 'T', { encryptionKey: new kms.Key(scope, 'K'), usageRecoveryDays: 8 })).toThrow(/usageRecoveryDays must be an integer from 1 to 7/);
@@ -81,7 +87,7 @@ describe('RelayTables', () => {
 
   test('stack outputs name the tables for the admin CLI', () => {
     const outputs = Object.keys(template.findOutputs('*'));
-    expect(outputs).toEqual(expect.arrayContaining(['EndpointUrl', 'KeysTableName', 'SecretsTableName', 'UsageTableName', 'KeyArn', 'AlertTopicArn', 'TrailBucketName', 'OperatorPolicyArn', 'AuditorPolicyArn']));
+    expect(outputs).toEqual(expect.arrayContaining(['EndpointUrl', 'KeysTableName', 'SecretsTableName', 'UsageTableName', 'CountersTableName', 'RelayRoutes', 'KeyArn', 'AlertTopicArn', 'TrailBucketName', 'OperatorPolicyArn', 'AuditorPolicyArn']));
     expect(stack.stackName).toBe('Test');
   });
 });

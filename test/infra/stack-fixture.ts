@@ -9,7 +9,7 @@ const CDK_CONTEXT = JSON.parse(readFileSync(join(__dirname, '../../cdk.json'), '
 
 export const RELAY_CONFIG = {
   providers: { openai: { type: 'openai', baseUrl: 'https://api.openai.com/v1' }, anthropic: { type: 'anthropic', baseUrl: 'https://api.anthropic.com' } },
-  models: { 'gpt-4o-mini': { provider: 'openai' }, 'claude-sonnet-4-5': { provider: 'anthropic' } },
+  models: { 'gpt-4o-mini': { provider: 'openai' }, 'claude-sonnet-5-5': { provider: 'anthropic' } },
 };
 
 export function buildStack(props: Partial<MixrouteStackProps> = {}): { app: App; stack: MixrouteStack; template: Template } {

@@ -39,11 +39,11 @@ describe('anthropic stream meter (fixture replay)', () => {
 describe('anthropic request building', () => {
   const provider = { name: 'anthropic', type: 'anthropic' as const, baseUrl: 'https://api.anthropic.com' };
   const build = (headers: Record<string, string>, stream = false) => {
-    const body = { model: 'claude-sonnet-4-5', max_tokens: 5, stream };
+    const body = { model: 'claude-sonnet-5-5', max_tokens: 5, stream };
     return anthropicProvider.buildRequest({
       endpoint: 'messages',
       provider,
-      route: { name: 'claude-sonnet-4-5', provider: 'anthropic', model: 'claude-sonnet-4-5' },
+      route: { name: 'claude-sonnet-5-5', provider: 'anthropic', model: 'claude-sonnet-5-5' },
       body,
       rawBody: encoder.encode(JSON.stringify(body)),
       clientHeaders: new Headers(headers),
