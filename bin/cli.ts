@@ -145,7 +145,9 @@ Examples:
   npx mixroute providers list --stack Mixroute`,
   'providers remove': `Usage: mixroute providers remove NAME [target options]
 
-Deletes the stored key of a provider. Requests routed to it then fail with 503 until a key is set.
+Deletes the stored key of a provider. Once the relay's secret cache lets go of it (5 minutes at
+most), requests routed to that provider fail with 503 until a key is set. Revoke the key at the
+provider too if it leaked.
 
 ${TARGET_HELP}
 
@@ -529,7 +531,7 @@ async function providersRemove(args: string[]): Promise<number> {
   return withTarget(values, 'removing a provider key', async (target) => {
     await removeProviderKey(target.stores.secrets, name);
     if (values.json) print(JSON.stringify({ provider: name, removed: true }));
-    else print(`Removed the key of provider "${name}". Requests routed to it fail with 503 until a key is set.`);
+    else print(`Removed the key of provider "${name}". The relay stops using it within 5 minutes (its secret cache); requests routed to it then fail with 503 until a key is set.`);
     return 0;
   });
 }

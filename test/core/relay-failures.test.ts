@@ -75,3 +75,15 @@ test('a usage write that keeps failing is retried, then logged content-free and 
   expect(failed).toMatchObject({ keyId: 'key_f', requestId: response.headers.get('x-request-id'), status: 200, outcome: 'ok', expiresAt: expect.any(Number) });
   expect(events).toEqual([`usage:${response.headers.get('x-request-id')}`]);
 });
+
+test('a counter store that fails lets the request through (limits protect budgets, not access) and logs it', async () => {
+  const { LimitEnforcer } = await import('../../lambda/core/limits');
+  const lines: string[] = [];
+  const enforcer = new LimitEnforcer(
+    { add: async () => Promise.reject(new Error('down')), read: async () => Promise.reject(new Error('down')) },
+    { now: () => Date.now() },
+    createLogger((l) => lines.push(l)),
+  );
+  await expect(enforcer.admit({ ...KEY, limits: { requestsPerMinute: 1, tokensPerDay: 1 } }, 'req_x')).resolves.toBeUndefined();
+  expect(JSON.parse(lines[0])).toMatchObject({ event: 'limit_check_failed', keyId: 'key_f', requestId: 'req_x' });
+});
