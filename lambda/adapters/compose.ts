@@ -7,6 +7,7 @@ import { LimitEnforcer } from '../core/limits';
 import type { Clock, CounterStore, Fetch, KeyStore, SecretCipher, SecretStore, UsageStore } from '../core/ports';
 import { systemClock } from '../core/ports';
 import { Relay, type RelayMetrics } from '../core/relay';
+import { createNodeFetch } from './node-fetch';
 
 export interface RelayParts {
   readonly config: RelayConfig;
@@ -41,7 +42,7 @@ export function composeRelay(parts: RelayParts): Relay {
     }),
     limits: parts.counters ? new LimitEnforcer(parts.counters, clock, parts.logger) : undefined,
     logger: parts.logger,
-    fetch: parts.fetch,
+    fetch: parts.fetch ?? createNodeFetch({ connectTimeoutMs: settings.connectTimeoutMs }),
     clock,
     metrics: parts.metrics,
     usageRetryDelaysMs: parts.usageRetryDelaysMs,

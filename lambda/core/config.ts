@@ -20,12 +20,23 @@ export interface ProviderConfig {
   readonly apiKeyEnv?: string;
 }
 
+export interface RouteCandidate {
+  readonly provider: string;
+  /** The model name sent upstream (defaults to the route's name). */
+  readonly model: string;
+  /** Lower is tried first (defaults to the candidate's position in the list). */
+  readonly priority: number;
+  /** Share of traffic among candidates of the same priority (default 1). */
+  readonly weight: number;
+}
+
 export interface ModelRoute {
   /** The name callers use. */
   readonly name: string;
+  /** Where the model is served, in order of preference; the relay fails over down this list. */
+  readonly candidates: readonly RouteCandidate[];
+  /** The first candidate's provider, for listings. */
   readonly provider: string;
-  /** The model name sent upstream (defaults to `name`). */
-  readonly model: string;
 }
 
 export interface RelaySettings {
@@ -35,12 +46,18 @@ export interface RelaySettings {
   readonly keyCacheTtlMs: number;
   /** How long a decrypted provider secret is kept in memory. */
   readonly secretCacheTtlMs: number;
-  /** Time allowed until the upstream answers with headers (connect included). */
+  /** Time allowed to open a connection to an upstream. */
+  readonly connectTimeoutMs: number;
+  /** Time allowed per attempt until the upstream answers with headers (connect included). */
   readonly headersTimeoutMs: number;
   /** Time allowed between two chunks of an upstream body. */
   readonly idleTimeoutMs: number;
-  /** Time allowed for the whole upstream exchange (well under API Gateway's 15-minute stream limit). */
+  /** Time allowed for the whole request, every attempt included (well under API Gateway's 15-minute stream limit). */
   readonly totalTimeoutMs: number;
+  /** Upstream statuses that make the relay try the route's next candidate. */
+  readonly retryStatuses: readonly number[];
+  /** The longest Retry-After the relay waits before trying the same provider again. */
+  readonly maxRetryAfterMs: number;
 }
 
 export interface RelayConfig {
@@ -54,19 +71,24 @@ export const DEFAULT_SETTINGS: RelaySettings = {
   maxBodyBytes: 6 * 1024 * 1024,
   keyCacheTtlMs: 30_000,
   secretCacheTtlMs: 300_000,
+  connectTimeoutMs: 10_000,
   headersTimeoutMs: 300_000,
   idleTimeoutMs: 120_000,
   totalTimeoutMs: 840_000,
+  retryStatuses: [429, 500, 502, 503, 504, 529],
+  maxRetryAfterMs: 5_000,
 };
 
 /** Upper bounds that keep the promises: revocation within 30 s, streams within 15 min. */
-const SETTING_LIMITS: Record<keyof RelaySettings, [min: number, max: number]> = {
+const SETTING_LIMITS: Record<Exclude<keyof RelaySettings, 'retryStatuses'>, [min: number, max: number]> = {
   maxBodyBytes: [1024, 64 * 1024 * 1024],
   keyCacheTtlMs: [0, 30_000],
   secretCacheTtlMs: [0, 3_600_000],
+  connectTimeoutMs: [100, 120_000],
   headersTimeoutMs: [100, 900_000],
   idleTimeoutMs: [100, 900_000],
   totalTimeoutMs: [100, 890_000],
+  maxRetryAfterMs: [0, 60_000],
 };
 
 export class ConfigError extends Error {
@@ -126,10 +148,48 @@ function parseProvider(name: string, raw: unknown, mode: RelayMode, problems: st
   return { name, type: type as ProviderType, baseUrl, ...(apiKeyEnv ? { apiKeyEnv } : {}) };
 }
 
+function parseCandidate(
+  where: string,
+  raw: unknown,
+  index: number,
+  routeName: string,
+  providers: ReadonlyMap<string, ProviderConfig>,
+  problems: string[],
+): RouteCandidate | undefined {
+  if (!isObject(raw)) {
+    problems.push(`${where}: expected an object like {"provider":"openai","model":"gpt-4o-mini"}`);
+    return undefined;
+  }
+  checkKeys(raw, ['provider', 'model', 'priority', 'weight'], where, problems);
+  if (typeof raw.provider !== 'string' || !providers.has(raw.provider)) {
+    const known = [...providers.keys()].join(', ') || 'none are configured';
+    problems.push(`${where}.provider: expected the name of a configured provider (${known}), got ${JSON.stringify(raw.provider)}`);
+    return undefined;
+  }
+  if (raw.model !== undefined && (typeof raw.model !== 'string' || !NAME_PATTERN.test(raw.model))) {
+    problems.push(`${where}.model: expected the upstream model name as a string, got ${JSON.stringify(raw.model)}`);
+    return undefined;
+  }
+  if (raw.priority !== undefined && (typeof raw.priority !== 'number' || !Number.isInteger(raw.priority) || raw.priority < 0)) {
+    problems.push(`${where}.priority: expected a whole number, 0 or more (lower is tried first), got ${JSON.stringify(raw.priority)}`);
+    return undefined;
+  }
+  if (raw.weight !== undefined && (typeof raw.weight !== 'number' || !(raw.weight > 0) || raw.weight > 1000)) {
+    problems.push(`${where}.weight: expected a number above 0 and at most 1000, got ${JSON.stringify(raw.weight)}`);
+    return undefined;
+  }
+  return {
+    provider: raw.provider,
+    model: typeof raw.model === 'string' ? raw.model : routeName,
+    priority: typeof raw.priority === 'number' ? raw.priority : index,
+    weight: typeof raw.weight === 'number' ? raw.weight : 1,
+  };
+}
+
 function parseModel(
   name: string,
   raw: unknown,
-  providerNames: ReadonlySet<string>,
+  providers: ReadonlyMap<string, ProviderConfig>,
   problems: string[],
 ): ModelRoute | undefined {
   const where = `models.${name}`;
@@ -138,20 +198,28 @@ function parseModel(
     return undefined;
   }
   if (!isObject(raw)) {
-    problems.push(`${where}: expected an object like {"provider":"openai"} or {"provider":"openai","model":"gpt-4o-mini"}`);
+    problems.push(`${where}: expected an object like {"provider":"openai"} or {"candidates":[{"provider":"openai"},{"provider":"backup"}]}`);
     return undefined;
   }
-  checkKeys(raw, ['provider', 'model'], where, problems);
-  if (typeof raw.provider !== 'string' || !providerNames.has(raw.provider)) {
-    const known = [...providerNames].join(', ') || 'none are configured';
-    problems.push(`${where}.provider: expected the name of a configured provider (${known}), got ${JSON.stringify(raw.provider)}`);
+  let candidates: (RouteCandidate | undefined)[];
+  if (raw.candidates !== undefined) {
+    checkKeys(raw, ['candidates'], where, problems);
+    if (!Array.isArray(raw.candidates) || raw.candidates.length === 0 || raw.candidates.length > 10) {
+      problems.push(`${where}.candidates: expected a list of 1 to 10 candidates like {"provider":"openai","model":"gpt-4o-mini"}`);
+      return undefined;
+    }
+    candidates = raw.candidates.map((c, i) => parseCandidate(`${where}.candidates[${i}]`, c, i, name, providers, problems));
+  } else {
+    candidates = [parseCandidate(where, raw, 0, name, providers, problems)];
+  }
+  if (candidates.some((c) => c === undefined)) return undefined;
+  const valid = candidates as RouteCandidate[];
+  const types = new Set(valid.map((c) => providers.get(c.provider)?.type));
+  if (types.size > 1) {
+    problems.push(`${where}: every candidate must use providers of one type (request bodies pass through unchanged), got ${[...types].join(' and ')}`);
     return undefined;
   }
-  if (raw.model !== undefined && (typeof raw.model !== 'string' || !NAME_PATTERN.test(raw.model))) {
-    problems.push(`${where}.model: expected the upstream model name as a string, got ${JSON.stringify(raw.model)}`);
-    return undefined;
-  }
-  return { name, provider: raw.provider, model: typeof raw.model === 'string' ? raw.model : name };
+  return { name, candidates: valid, provider: valid[0].provider };
 }
 
 function parseSettings(raw: unknown, problems: string[]): RelaySettings {
@@ -160,9 +228,17 @@ function parseSettings(raw: unknown, problems: string[]): RelaySettings {
     problems.push('settings: expected an object');
     return DEFAULT_SETTINGS;
   }
-  const names = Object.keys(SETTING_LIMITS) as (keyof RelaySettings)[];
-  checkKeys(raw, names, 'settings', problems);
-  const settings: Record<string, number> = { ...DEFAULT_SETTINGS };
+  const names = Object.keys(SETTING_LIMITS) as (keyof typeof SETTING_LIMITS)[];
+  checkKeys(raw, [...names, 'retryStatuses'], 'settings', problems);
+  const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS };
+  if (raw.retryStatuses !== undefined) {
+    const statuses = raw.retryStatuses;
+    if (!Array.isArray(statuses) || !statuses.every((s) => Number.isInteger(s) && ((s as number) === 429 || ((s as number) >= 500 && (s as number) <= 599)))) {
+      problems.push(`settings.retryStatuses: expected a list of statuses from 429 and 500-599, got ${JSON.stringify(statuses)}`);
+    } else {
+      settings.retryStatuses = statuses;
+    }
+  }
   for (const name of names) {
     const value = raw[name];
     if (value === undefined) continue;
@@ -196,9 +272,8 @@ export function parseRelayConfig(raw: unknown, mode: RelayMode): RelayConfig {
   const rawModels = raw.models ?? {};
   if (!isObject(rawModels)) problems.push('models: expected an object mapping model names to routes');
   else {
-    const providerNames = new Set(isObject(rawProviders) ? Object.keys(rawProviders) : []);
     for (const [name, value] of Object.entries(rawModels)) {
-      const route = parseModel(name, value, providerNames, problems);
+      const route = parseModel(name, value, providers, problems);
       if (route) models.set(name, route);
     }
   }

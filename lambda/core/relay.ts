@@ -7,14 +7,14 @@
 import { randomUUID } from 'node:crypto';
 import { KeyAuthenticator, type AuthFailure } from './auth';
 import { parseJsonObject, readBody } from './body';
-import type { RelayConfig } from './config';
+import type { ProviderConfig, RelayConfig } from './config';
 import { ProviderCredentials } from './credentials';
 import { asRelayError, RelayError, type ApiFormat, type ErrorCode } from './errors';
 import type { Logger } from './log';
 import type { LimitEnforcer } from './limits';
 import type { ClientKey, Clock, ExecutionContext, Fetch, UsageStore } from './ports';
 import { systemClock } from './ports';
-import { formatFor, matchEndpoint, modelsForKey, resolveRoute } from './routing';
+import { formatFor, matchEndpoint, modelsForKey, orderCandidates, resolveRoute } from './routing';
 import { joinAdjacent, SseEventSplitter } from './sse';
 import { buildUsageRecord, type Outcome, type UsageRecord, type UsageSource } from './usage';
 import { providerAdapter } from '../providers/registry';
@@ -40,6 +40,8 @@ export interface RelayDeps {
   readonly metrics?: RelayMetrics;
   /** Delays before retrying a failed usage write; after the last, the record goes to the log. */
   readonly usageRetryDelaysMs?: readonly number[];
+  /** Source of randomness for weighted candidate order (tests pin it). */
+  readonly random?: () => number;
 }
 
 export type RelayHandler = (request: Request, ctx: ExecutionContext) => Promise<Response>;
@@ -94,10 +96,12 @@ function tokens(trace: Trace, counts: Finish['counts']): { input: number; output
 export class Relay {
   private readonly fetch: Fetch;
   private readonly clock: Clock;
+  private readonly random: () => number;
 
   constructor(private readonly deps: RelayDeps) {
     this.fetch = deps.fetch ?? ((url, init) => fetch(url, init));
     this.clock = deps.clock ?? systemClock;
+    this.random = deps.random ?? Math.random;
   }
 
   now(): number {
@@ -144,50 +148,83 @@ export class Relay {
 
   private async forward(request: Request, endpoint: ForwardedEndpoint, trace: Trace, ctx: ExecutionContext): Promise<Response> {
     const { config } = this.deps;
-    const rawBody = await readBody(request, config.settings.maxBodyBytes);
+    const { settings } = config;
+    const rawBody = await readBody(request, settings.maxBodyBytes);
     trace.requestBytes = rawBody.length;
     const body = parseJsonObject(rawBody);
-    const { route, provider } = resolveRoute(config, trace.key as ClientKey, endpoint, body.model);
+    const route = resolveRoute(config, trace.key as ClientKey, endpoint, body.model);
     trace.model = route.name;
-    trace.provider = provider.name;
-    const secret = await this.deps.credentials.get(provider);
-    const adapter = providerAdapter(provider.type);
-    let upstream: UpstreamRequest;
-    try {
-      upstream = adapter.buildRequest({ endpoint, provider, route, body, rawBody, clientHeaders: request.headers, secret });
-    } catch {
-      // JSON.stringify of a pathological body (e.g. nesting too deep) is the caller's problem.
-      throw new RelayError(400, 'invalid_request', 'Request body could not be forwarded.');
-    }
-    trace.streamed = upstream.stream;
+    trace.provider = route.provider;
+    const deadline = trace.startedAt + settings.totalTimeoutMs;
+    const candidates = orderCandidates(route.candidates, this.random);
 
-    const exchange = new UpstreamExchange(config.settings, ctx.signal);
-    let response: Response;
-    try {
-      response = await this.fetch(upstream.url, {
-        method: 'POST',
-        headers: upstream.headers,
-        body: upstream.body,
-        signal: exchange.signal,
-        redirect: 'manual',
-      });
-    } catch {
-      exchange.close();
-      throw exchange.failure('before-headers');
-    } finally {
-      exchange.headersArrived();
-    }
+    let lastError: RelayError | undefined;
+    let retryAfterMs = 0;
+    for (const [index, candidate] of candidates.entries()) {
+      const isLast = index === candidates.length - 1;
+      const provider = config.providers.get(candidate.provider) as ProviderConfig;
+      // Retry-After speaks for the provider that sent it: honour it (up to a cap) before asking the same one again.
+      if (index > 0 && retryAfterMs > 0 && candidates[index - 1].provider === provider.name) {
+        await sleep(Math.min(retryAfterMs, settings.maxRetryAfterMs, deadline - this.now()), ctx.signal);
+      }
+      if (ctx.signal?.aborted) throw new RelayError(499, 'client_closed', 'The client closed the request.');
+      if (this.now() >= deadline) throw lastError ?? new RelayError(504, 'upstream_timeout', 'The upstream provider did not answer in time.');
+      trace.provider = provider.name;
+      retryAfterMs = 0;
 
-    if (!response.ok) {
-      exchange.close();
-      await response.body?.cancel().catch(() => undefined);
-      throw upstreamStatusError(response);
+      let secret: string;
+      try {
+        secret = await this.deps.credentials.get(provider);
+      } catch (error) {
+        lastError = asRelayError(error);
+        if (isLast) throw lastError;
+        continue;
+      }
+      const adapter = providerAdapter(provider.type);
+      let upstream: UpstreamRequest;
+      try {
+        upstream = adapter.buildRequest({ endpoint, provider, upstreamModel: candidate.model, body, rawBody, clientHeaders: request.headers, secret });
+      } catch {
+        // JSON.stringify of a pathological body (e.g. nesting too deep) is the caller's problem.
+        throw new RelayError(400, 'invalid_request', 'Request body could not be forwarded.');
+      }
+      trace.streamed = upstream.stream;
+
+      const exchange = new UpstreamExchange(settings, deadline - this.now(), ctx.signal);
+      let response: Response;
+      try {
+        response = await this.fetch(upstream.url, {
+          method: 'POST',
+          headers: upstream.headers,
+          body: upstream.body,
+          signal: exchange.signal,
+          redirect: 'manual',
+        });
+      } catch {
+        exchange.close();
+        // Nothing reached the caller yet: a connect error or a timeout before the first byte fails over.
+        lastError = exchange.failure('before-headers');
+        if (lastError.code === 'client_closed' || isLast) throw lastError;
+        continue;
+      } finally {
+        exchange.headersArrived();
+      }
+
+      if (!response.ok) {
+        exchange.close();
+        await response.body?.cancel().catch(() => undefined);
+        lastError = upstreamStatusError(response);
+        if (isLast || !settings.retryStatuses.includes(response.status)) throw lastError;
+        retryAfterMs = retryAfterToMs(response.headers.get('retry-after'), this.now());
+        continue;
+      }
+      const contentType = response.headers.get('content-type') ?? '';
+      if (upstream.stream && contentType.includes('text/event-stream') && response.body) {
+        return this.streamResponse(response, upstream, adapter.format, exchange, trace);
+      }
+      return this.jsonResponse(response, adapter.jsonUsage, exchange, trace);
     }
-    const contentType = response.headers.get('content-type') ?? '';
-    if (upstream.stream && contentType.includes('text/event-stream') && response.body) {
-      return this.streamResponse(response, upstream, adapter.format, exchange, trace);
-    }
-    return this.jsonResponse(response, adapter.jsonUsage, exchange, trace);
+    throw lastError ?? new RelayError(500, 'internal_error', 'The relay failed to process the request.');
   }
 
   private async jsonResponse(
@@ -356,8 +393,9 @@ export class Relay {
 }
 
 /**
- * One upstream exchange: its abort signal and its deadlines (headers, idle between chunks,
- * total). Remembers why it was aborted so the caller gets the right error.
+ * One upstream attempt: its abort signal and its deadlines (headers for this attempt, idle between
+ * chunks, what is left of the request's total). Remembers why it was aborted so the caller gets
+ * the right error.
  */
 class UpstreamExchange {
   private readonly controller = new AbortController();
@@ -367,9 +405,11 @@ class UpstreamExchange {
 
   constructor(
     private readonly settings: RelayConfig['settings'],
+    /** What is left of the request's total deadline. */
+    remainingMs: number,
     private readonly clientSignal?: AbortSignal,
   ) {
-    this.timers.push(setTimeout(() => this.abort('timeout'), settings.totalTimeoutMs));
+    this.timers.push(setTimeout(() => this.abort('timeout'), Math.max(0, remainingMs)));
     this.timers.push(setTimeout(() => this.abort('timeout'), settings.headersTimeoutMs));
     if (clientSignal?.aborted) this.abort('client');
     clientSignal?.addEventListener('abort', this.onClientAbort, { once: true });
@@ -435,6 +475,27 @@ class UpstreamExchange {
     this.reason ??= reason;
     this.controller.abort();
   }
+}
+
+/** Retry-After as seconds or an HTTP date, in milliseconds from now (0 when absent or unreadable). */
+export function retryAfterToMs(value: string | null, nowMs: number): number {
+  if (!value) return 0;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? 0 : Math.max(0, at - nowMs);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 function outcomeOf(error: RelayError): Outcome {

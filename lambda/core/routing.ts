@@ -1,7 +1,7 @@
 /** Which relay endpoint a method and path name, and which configured route a model name takes. */
 import { keyAllowsModel } from './auth';
 import { RelayError, type ApiFormat } from './errors';
-import type { ModelRoute, ProviderConfig, RelayConfig } from './config';
+import type { ModelRoute, ProviderConfig, RelayConfig, RouteCandidate } from './config';
 import type { ClientKey } from './ports';
 import type { ForwardedEndpoint } from '../providers/types';
 
@@ -39,13 +39,8 @@ export function matchEndpoint(method: string, pathname: string): Endpoint {
   return endpoint;
 }
 
-export interface ResolvedRoute {
-  readonly route: ModelRoute;
-  readonly provider: ProviderConfig;
-}
-
 /** Looks up the body's model and checks the key may use it and the endpoint can serve it. */
-export function resolveRoute(config: RelayConfig, key: ClientKey, endpoint: ForwardedEndpoint, model: unknown): ResolvedRoute {
+export function resolveRoute(config: RelayConfig, key: ClientKey, endpoint: ForwardedEndpoint, model: unknown): ModelRoute {
   if (typeof model !== 'string' || model === '') {
     throw new RelayError(400, 'model_required', 'The request body must name a "model".');
   }
@@ -54,13 +49,34 @@ export function resolveRoute(config: RelayConfig, key: ClientKey, endpoint: Forw
   if (!keyAllowsModel(key, model)) {
     throw new RelayError(403, 'model_not_allowed', 'Your key is not allowed to use the requested model. GET /v1/models lists the models your key may use.');
   }
-  const provider = config.providers.get(route.provider) as ProviderConfig;
+  // Every candidate of a route uses providers of one type (checked at config load).
+  const provider = config.providers.get(route.candidates[0].provider) as ProviderConfig;
   const expects = endpoint === 'messages' ? 'anthropic' : 'openai';
   if (provider.type !== expects) {
     const use = provider.type === 'anthropic' ? 'POST /v1/messages' : 'POST /v1/chat/completions';
     throw new RelayError(400, 'wrong_endpoint_for_model', `The requested model speaks the ${provider.type} API; call ${use}.`);
   }
-  return { route, provider };
+  return route;
+}
+
+/**
+ * The order in which a route's candidates are tried: by priority (lower first); candidates that
+ * share a priority are shuffled by weight, so traffic splits in proportion to the weights.
+ */
+export function orderCandidates(candidates: readonly RouteCandidate[], random: () => number = Math.random): RouteCandidate[] {
+  const byPriority = new Map<number, RouteCandidate[]>();
+  for (const candidate of candidates) byPriority.set(candidate.priority, [...(byPriority.get(candidate.priority) ?? []), candidate]);
+  const ordered: RouteCandidate[] = [];
+  for (const priority of [...byPriority.keys()].sort((a, b) => a - b)) {
+    const pool = [...(byPriority.get(priority) as RouteCandidate[])];
+    while (pool.length > 0) {
+      let pick = random() * pool.reduce((sum, c) => sum + c.weight, 0);
+      let index = 0;
+      while (index < pool.length - 1 && pick >= pool[index].weight) pick -= pool[index++].weight;
+      ordered.push(...pool.splice(index, 1));
+    }
+  }
+  return ordered;
 }
 
 /** The models a key may list and use. */

@@ -88,7 +88,7 @@ export const anthropicProvider: ProviderAdapter = {
   endpoints: new Set(['messages']),
 
   buildRequest(input: ForwardInput): UpstreamRequest {
-    const { body, route } = input;
+    const { body, upstreamModel } = input;
     const stream = body.stream === true;
     const forwarded = pickHeaders(input.clientHeaders, FORWARDED_HEADERS);
     return {
@@ -101,7 +101,7 @@ export const anthropicProvider: ProviderAdapter = {
         accept: stream ? 'text/event-stream' : 'application/json',
         'user-agent': RELAY_USER_AGENT,
       },
-      body: bodyFor(input.rawBody, body.model !== route.model ? { ...body, model: route.model } : undefined),
+      body: bodyFor(input.rawBody, body.model !== upstreamModel ? { ...body, model: upstreamModel } : undefined),
       stream,
       createMeter: createAnthropicStreamMeter,
     };

@@ -72,9 +72,9 @@ export const openAiProvider: ProviderAdapter = {
   endpoints: new Set(['chat', 'embeddings']),
 
   buildRequest(input: ForwardInput): UpstreamRequest {
-    const { body, route, endpoint } = input;
+    const { body, upstreamModel, endpoint } = input;
     let changed: JsonObject | undefined;
-    if (body.model !== route.model) changed = { ...body, model: route.model };
+    if (body.model !== upstreamModel) changed = { ...body, model: upstreamModel };
     const stream = endpoint === 'chat' && body.stream === true;
     let injectedUsage = false;
     if (stream) {

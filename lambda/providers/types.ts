@@ -3,7 +3,7 @@
  * read token counts from a JSON answer, and meter (and where needed rewrite) a stream event by event.
  */
 import type { ApiFormat } from '../core/errors';
-import type { ModelRoute, ProviderConfig, ProviderType } from '../core/config';
+import type { ProviderConfig, ProviderType } from '../core/config';
 
 /** The relay endpoints that are forwarded upstream. */
 export type ForwardedEndpoint = 'chat' | 'embeddings' | 'messages';
@@ -36,7 +36,8 @@ export interface StreamMeter {
 export interface ForwardInput {
   readonly endpoint: ForwardedEndpoint;
   readonly provider: ProviderConfig;
-  readonly route: ModelRoute;
+  /** The model name to send upstream (the route candidate's). */
+  readonly upstreamModel: string;
   /** The caller's body, parsed once. */
   readonly body: JsonObject;
   /** The caller's body as received, forwarded unchanged when nothing needs rewriting. */

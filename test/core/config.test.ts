@@ -18,8 +18,8 @@ function problems(raw: unknown, mode: 'local' | 'lambda' = 'local'): string[] {
 test('parses the example shape, normalising base URLs and defaulting the upstream model', () => {
   const config = parseRelayConfig(valid, 'lambda');
   expect(config.providers.get('openai')?.baseUrl).toBe('https://api.openai.com/v1');
-  expect(config.models.get('gpt-4o-mini')?.model).toBe('gpt-4o-mini');
-  expect(config.models.get('fast')).toEqual({ name: 'fast', provider: 'openai', model: 'gpt-4o-mini' });
+  expect(config.models.get('gpt-4o-mini')?.candidates).toEqual([{ provider: 'openai', model: 'gpt-4o-mini', priority: 0, weight: 1 }]);
+  expect(config.models.get('fast')).toEqual({ name: 'fast', provider: 'openai', candidates: [{ provider: 'openai', model: 'gpt-4o-mini', priority: 0, weight: 1 }] });
   expect(config.settings).toEqual(DEFAULT_SETTINGS);
 });
 

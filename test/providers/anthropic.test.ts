@@ -43,7 +43,7 @@ describe('anthropic request building', () => {
     return anthropicProvider.buildRequest({
       endpoint: 'messages',
       provider,
-      route: { name: 'claude-sonnet-5-5', provider: 'anthropic', model: 'claude-sonnet-5-5' },
+      upstreamModel: 'claude-sonnet-5-5',
       body,
       rawBody: encoder.encode(JSON.stringify(body)),
       clientHeaders: new Headers(headers),

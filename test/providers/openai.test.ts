@@ -46,7 +46,7 @@ describe('openai request building', () => {
     openAiProvider.buildRequest({
       endpoint: 'chat',
       provider,
-      route: { name: String(body.model), provider: 'openai', model },
+      upstreamModel: model,
       body,
       rawBody: encoder.encode(JSON.stringify(body)),
       clientHeaders: new Headers(headers),
