@@ -24,6 +24,7 @@ import type { ClientKey, KeyLimits } from '../lambda/core/ports';
 import { USAGE_RETENTION_DAYS } from '../lambda/core/usage';
 import { AdminTargetError, explainAwsError, openLocalTarget, openStackTarget, type AdminTarget } from '../lambda/adapters/admin-target';
 import { DevServerNotRunningError, startDevServer } from '../lambda/adapters/local-mode';
+import { bufferedLineSink } from '../lambda/adapters/line-sink';
 
 class UsageError extends Error {}
 
@@ -352,7 +353,7 @@ async function dev(args: string[]): Promise<number> {
     host: values.host as string,
     port,
     out: print,
-    logSink: (line) => process.stdout.write(line + '\n'),
+    logSink: bufferedLineSink(process.stdout),
   });
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -3,6 +3,7 @@
  * the embedded local store (dynalite); only the client's endpoint differs.
  */
 import {
+  BatchWriteItemCommand,
   ConditionalCheckFailedException,
   DynamoDBClient,
   DeleteItemCommand,
@@ -315,6 +316,17 @@ export class DynamoUsageStore implements UsageStore, UsageReader {
     } catch (error) {
       if (isConditionFailure(error)) return;
       throw error;
+    }
+  }
+
+  /** Writes up to 25 records in one call, retrying what DynamoDB leaves unprocessed. */
+  async putBatch(records: readonly UsageRecord[]): Promise<void> {
+    let requests = records.map((record) => ({ PutRequest: { Item: marshal({ ...record, [USAGE_TABLE.sortKey]: usageSortKey(record) }) } }));
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+      if (attempt > 3) throw new Error(`${requests.length} usage records were left unprocessed`);
+      const result = await this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.table]: requests } }));
+      requests = (result.UnprocessedItems?.[this.table] ?? []) as typeof requests;
     }
   }
 

@@ -14,6 +14,7 @@ import { createDynamoStores, type DynamoStores } from './dynamodb-stores';
 import { LocalCipher } from './local-cipher';
 import { ensureTables, localDynamoClient, startEmbeddedStore } from './local-store';
 import { startNodeRelayServer } from './node-http';
+import { BatchingUsageWriter } from './usage-batcher';
 import { LOCAL_TABLE_NAMES } from './table-schema';
 
 export const STATE_FILE = 'dev-server.json';
@@ -141,7 +142,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const relay = composeRelay({
     config,
     keys: stores.keys,
-    usage: stores.usage,
+    // Batched: under load one BatchWriteItem carries up to 25 records (the Lambda writes one per invocation).
+    usage: new BatchingUsageWriter(stores.usage),
     secrets: stores.secrets,
     counters: stores.counters,
     cipher,

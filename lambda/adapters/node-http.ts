@@ -12,7 +12,8 @@ import type { RelayHandler } from '../core/relay';
 /** The relay never trusts the Host header; URLs are built on this fixed origin. */
 const ORIGIN = 'http://relay.local';
 
-export function toWebRequest(req: IncomingMessage, signal: AbortSignal): Request {
+/** The web Request the core expects. The client's disconnect reaches the core through ctx.signal. */
+export function toWebRequest(req: IncomingMessage): Request {
   const headers = new Headers();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     try {
@@ -27,7 +28,6 @@ export function toWebRequest(req: IncomingMessage, signal: AbortSignal): Request
     method,
     headers,
     body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
-    signal,
     // Required by Node's fetch for a streamed request body.
     ...(hasBody ? { duplex: 'half' } : {}),
   } as RequestInit);
@@ -93,7 +93,7 @@ export function createNodeListener(handle: RelayHandler, track: (work: Promise<u
       if (!res.writableFinished) clientGone.abort();
     });
     const work = (async () => {
-      const request = toWebRequest(req, clientGone.signal);
+      const request = toWebRequest(req);
       const response = await handle(request, { waitUntil: track, signal: clientGone.signal });
       await writeResponse(response, res, clientGone.signal);
     })().catch(() => {
