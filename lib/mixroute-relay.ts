@@ -1,6 +1,7 @@
 import { CfnOutput, Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { parseRelayConfig } from '../lambda/core/config';
+import { DEFAULT_TRAIL_RETENTION_DAYS } from '../lambda/core/privacy';
 import { AccessPolicies } from './constructs/access-policies';
 import { AuditTrail } from './constructs/audit-trail';
 import { RelayBackups } from './constructs/backups';
@@ -77,6 +78,7 @@ export class MixrouteRelay extends Construct {
       reservedConcurrency: props.reservedConcurrency,
       timeout: props.streamTimeout,
       metricsNamespace: this.metricsNamespace,
+      trailRetentionDays: props.trailRetentionDays ?? DEFAULT_TRAIL_RETENTION_DAYS,
     });
     this.api = new StreamingApi(this, 'Api', {
       handler: this.relay.function,

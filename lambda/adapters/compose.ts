@@ -4,6 +4,7 @@ import type { RelayConfig } from '../core/config';
 import { ProviderCredentials } from '../core/credentials';
 import type { Logger } from '../core/log';
 import { LimitEnforcer } from '../core/limits';
+import type { PrivacyManifestOptions } from '../core/privacy';
 import type { Clock, CounterStore, Fetch, KeyStore, SecretCipher, SecretStore, UsageStore } from '../core/ports';
 import { systemClock } from '../core/ports';
 import { Relay, type RelayMetrics } from '../core/relay';
@@ -24,6 +25,7 @@ export interface RelayParts {
   readonly clock?: Clock;
   readonly metrics?: RelayMetrics;
   readonly usageRetryDelaysMs?: readonly number[];
+  readonly privacy?: PrivacyManifestOptions;
 }
 
 export function composeRelay(parts: RelayParts): Relay {
@@ -46,5 +48,6 @@ export function composeRelay(parts: RelayParts): Relay {
     clock,
     metrics: parts.metrics,
     usageRetryDelaysMs: parts.usageRetryDelaysMs,
+    privacy: parts.privacy,
   });
 }

@@ -117,6 +117,7 @@ export function relayFromEnvironment(env: NodeJS.ProcessEnv = process.env): Rela
     cipher: new KmsCipher(new KMSClient({}), required('MIXROUTE_KMS_KEY_ID')),
     logger: createLogger(writeLine),
     metrics: createEmfMetrics(env.MIXROUTE_METRICS_NAMESPACE || 'Mixroute', writeLine),
+    privacy: env.MIXROUTE_TRAIL_RETENTION_DAYS ? { trailRetentionDays: Number(env.MIXROUTE_TRAIL_RETENTION_DAYS) } : {},
   }).handle;
 }
 

@@ -33,7 +33,8 @@ export interface LogFields {
   attempt?: number;
 }
 
-const ALLOWED_FIELDS: ReadonlySet<string> = new Set<keyof LogFields>([
+/** Every field a log line may hold (besides its time and event name). */
+export const LOG_FIELDS: readonly (keyof LogFields)[] = [
   'requestId',
   'keyId',
   'model',
@@ -50,7 +51,8 @@ const ALLOWED_FIELDS: ReadonlySet<string> = new Set<keyof LogFields>([
   'timestamp',
   'expiresAt',
   'attempt',
-]);
+];
+const ALLOWED_FIELDS: ReadonlySet<string> = new Set<string>(LOG_FIELDS);
 
 /** Ids, configured names, codes and ISO timestamps; anything else is replaced. */
 const SAFE_STRING = /^[A-Za-z0-9._:/@+-]{1,128}$/;

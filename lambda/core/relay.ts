@@ -12,6 +12,7 @@ import { ProviderCredentials } from './credentials';
 import { asRelayError, RelayError, type ApiFormat, type ErrorCode } from './errors';
 import type { Logger } from './log';
 import type { LimitEnforcer } from './limits';
+import { privacyManifest, type PrivacyManifestOptions } from './privacy';
 import type { ClientKey, Clock, ExecutionContext, Fetch, UsageStore } from './ports';
 import { systemClock } from './ports';
 import { formatFor, matchEndpoint, modelsForKey, orderCandidates, resolveRoute } from './routing';
@@ -40,6 +41,8 @@ export interface RelayDeps {
   readonly metrics?: RelayMetrics;
   /** Delays before retrying a failed usage write; after the last, the record goes to the log. */
   readonly usageRetryDelaysMs?: readonly number[];
+  /** What the privacy manifest states beyond the relay's own constants (the deployed trail's retention). */
+  readonly privacy?: PrivacyManifestOptions;
   /** Source of randomness for weighted candidate order (tests pin it). */
   readonly random?: () => number;
 }
@@ -116,6 +119,7 @@ export class Relay {
     try {
       const endpoint = matchEndpoint(request.method, url.pathname);
       if (endpoint.name === 'healthz') return json({ status: 'ok' }, trace.requestId);
+      if (endpoint.name === 'privacy') return json(privacyManifest(this.deps.privacy), trace.requestId);
       trace.key = await this.deps.keys.authenticate(request.headers, (reason) => this.deps.metrics?.authFailed?.(reason));
       await this.deps.limits?.admit(trace.key, trace.requestId);
       if (endpoint.name === 'models') {

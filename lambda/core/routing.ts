@@ -5,7 +5,7 @@ import type { ModelRoute, ProviderConfig, RelayConfig, RouteCandidate } from './
 import type { ClientKey } from './ports';
 import type { ForwardedEndpoint } from '../providers/types';
 
-export type EndpointName = ForwardedEndpoint | 'models' | 'healthz';
+export type EndpointName = ForwardedEndpoint | 'models' | 'healthz' | 'privacy';
 
 export interface Endpoint {
   readonly name: EndpointName;
@@ -20,6 +20,7 @@ const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map([
   ['/v1/messages', { name: 'messages', method: 'POST', authenticated: true }],
   ['/v1/models', { name: 'models', method: 'GET', authenticated: true }],
   ['/healthz', { name: 'healthz', method: 'GET', authenticated: false }],
+  ['/v1/privacy', { name: 'privacy', method: 'GET', authenticated: false }],
 ]);
 
 /** Anthropic's API for /v1/messages; otherwise OpenAI's, or Anthropic's when the caller says so. */

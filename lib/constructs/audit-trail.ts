@@ -5,6 +5,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { DEFAULT_TRAIL_RETENTION_DAYS, LOG_RETENTION_DAYS } from '../../lambda/core/privacy';
 import { acknowledge } from './nag';
 
 export interface AuditTrailProps {
@@ -34,11 +35,13 @@ export class AuditTrail extends Construct {
   public readonly bucket: s3.Bucket;
   public readonly accessLogsBucket: s3.Bucket;
   public readonly logGroup: logs.LogGroup;
+  public readonly retentionDays: number;
 
   constructor(scope: Construct, id: string, props: AuditTrailProps) {
     super(scope, id);
-    const days = props.retentionDays ?? 365;
+    const days = props.retentionDays ?? DEFAULT_TRAIL_RETENTION_DAYS;
     if (!Number.isInteger(days) || days < 1 || days > 36500) throw new Error(`AuditTrail: retentionDays must be an integer from 1 to 36500, got ${days}`);
+    this.retentionDays = days;
     const retention = Duration.days(days);
 
     // Server access logs cannot be delivered to an SSE-KMS bucket, hence S3-managed keys here.
@@ -69,7 +72,7 @@ export class AuditTrail extends Construct {
     });
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: logs.RetentionDays.ONE_WEEK,
+      retention: LOG_RETENTION_DAYS as logs.RetentionDays,
       encryptionKey: props.key,
       removalPolicy: RemovalPolicy.DESTROY,
     });

@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { LOG_RETENTION_DAYS } from '../../lambda/core/privacy';
 import { parseRelayConfig } from '../../lambda/core/config';
 import { PROVIDER_SECRET_PURPOSE } from '../../lambda/core/credentials';
 import { acknowledge } from './nag';
@@ -39,6 +40,8 @@ export interface RelayFunctionProps {
   readonly timeout?: Duration;
   /** CloudWatch namespace of the relay's metrics (EMF). */
   readonly metricsNamespace: string;
+  /** The audit trail's retention, stated by the privacy manifest (GET /v1/privacy). */
+  readonly trailRetentionDays?: number;
 }
 
 /**
@@ -69,7 +72,7 @@ export class RelayFunction extends Construct {
     if (timeout.toSeconds() > 900) throw new Error(`RelayFunction: timeout must be at most 15 minutes, got ${timeout.toHumanString()}`);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: logs.RetentionDays.ONE_WEEK,
+      retention: LOG_RETENTION_DAYS as logs.RetentionDays,
       encryptionKey: props.key,
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -122,6 +125,7 @@ export class RelayFunction extends Construct {
         MIXROUTE_COUNTERS_TABLE: props.countersTable.tableName,
         MIXROUTE_KMS_KEY_ID: props.key.keyArn,
         MIXROUTE_METRICS_NAMESPACE: props.metricsNamespace,
+        ...(props.trailRetentionDays !== undefined ? { MIXROUTE_TRAIL_RETENTION_DAYS: String(props.trailRetentionDays) } : {}),
         NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {

@@ -6,24 +6,11 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag';
+import { ACCESS_LOG_FIELDS, LOG_RETENTION_DAYS } from '../../lambda/core/privacy';
 
 export const TLS13_POLICY = 'SecurityPolicy_TLS13_1_3_2025_09';
 
-/** Access-log fields: when, what, how it went. No client IP, no user agent, no path a caller chose. */
-export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
-  requestId: '$context.requestId',
-  requestTime: '$context.requestTimeEpoch',
-  httpMethod: '$context.httpMethod',
-  resourcePath: '$context.resourcePath',
-  protocol: '$context.protocol',
-  status: '$context.status',
-  responseLength: '$context.responseLength',
-  responseLatency: '$context.responseLatency',
-  integrationLatency: '$context.integration.latency',
-  integrationStatus: '$context.integration.status',
-  errorType: '$context.error.responseType',
-  wafStatus: '$context.waf.status',
-};
+export { ACCESS_LOG_FIELDS };
 
 export interface CustomDomainProps {
   /** e.g. llm.example.com */
@@ -80,7 +67,7 @@ export class StreamingApi extends Construct {
     const stageName = props.stageName ?? 'api';
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      retention: logs.RetentionDays.ONE_WEEK,
+      retention: LOG_RETENTION_DAYS as logs.RetentionDays,
       encryptionKey: props.key,
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -109,7 +96,7 @@ export class StreamingApi extends Construct {
     // API Gateway would create this group itself, without retention or encryption; create it first.
     this.executionLogGroup = new logs.LogGroup(this, 'ExecutionLogs', {
       logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${stageName}`,
-      retention: logs.RetentionDays.ONE_WEEK,
+      retention: LOG_RETENTION_DAYS as logs.RetentionDays,
       encryptionKey: props.key,
       removalPolicy: RemovalPolicy.DESTROY,
     });
