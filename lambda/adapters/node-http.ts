@@ -33,11 +33,14 @@ export function toWebRequest(req: IncomingMessage): Request {
   } as RequestInit);
 }
 
-async function writeResponse(response: Response, res: ServerResponse, clientGone: AbortSignal): Promise<void> {
+async function writeResponse(response: Response, req: IncomingMessage, res: ServerResponse, clientGone: AbortSignal): Promise<void> {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => {
     headers[name] = value;
   });
+  // Answered before the request body was read to its end (e.g. 413): the rest of that body is still
+  // on the connection, so it cannot carry another request. Close it after this response.
+  if (!req.complete) headers.connection = 'close';
   res.writeHead(response.status, headers);
   if (!response.body) {
     res.end();
@@ -95,7 +98,7 @@ export function createNodeListener(handle: RelayHandler, track: (work: Promise<u
     const work = (async () => {
       const request = toWebRequest(req);
       const response = await handle(request, { waitUntil: track, signal: clientGone.signal });
-      await writeResponse(response, res, clientGone.signal);
+      await writeResponse(response, req, res, clientGone.signal);
     })().catch(() => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"internal error","type":"server_error","code":"internal_error"}}');
       else res.destroy();

@@ -237,3 +237,17 @@ test('reuses upstream connections (keep-alive) across requests', async () => {
   for (let i = 0; i < 5; i++) expect((await call('/v1/chat/completions', { body: chat({}) })).status).toBe(200);
   expect(h.upstream.connections()).toBe(before);
 });
+
+test('after answering 413 before the body was read, the connection is closed so the next request is not stuck behind it', async () => {
+  const agentFetch = async (body: string) => {
+    const started = Date.now();
+    const res = await fetch(h.relay.url + '/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body });
+    await res.arrayBuffer();
+    return { status: res.status, ms: Date.now() - started, connection: res.headers.get('connection') };
+  };
+  const tooLarge = await agentFetch(chat({ pad: 'x'.repeat(200_000) }));
+  expect(tooLarge).toMatchObject({ status: 413, connection: 'close' });
+  const next = await agentFetch(chat({}));
+  expect(next.status).toBe(200);
+  expect(next.ms).toBeLessThan(2000);
+});

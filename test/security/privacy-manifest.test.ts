@@ -19,7 +19,7 @@ const entry = (what: RegExp) => manifest.stored.find((s) => what.test(s.what)) a
 test('is served without a key and matches the relay\'s own manifest', async () => {
   const res = await fetch(`${h.relay.url}/v1/privacy`);
   expect(res.status).toBe(200);
-  const body = await res.json();
+  const body = (await res.json()) as { neverStored: string[] };
   expect(body).toEqual(JSON.parse(JSON.stringify(privacyManifest())));
   expect(body.neverStored.join(' ')).toMatch(/prompts/);
 });
