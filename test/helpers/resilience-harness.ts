@@ -14,6 +14,7 @@ import { startNodeRelayServer, type NodeRelayServer } from '../../lambda/adapter
 import { LOCAL_TABLE_NAMES } from '../../lambda/adapters/table-schema';
 import { parseRelayConfig } from '../../lambda/core/config';
 import { createLogger } from '../../lambda/core/log';
+import { createEmfMetrics } from '../../lambda/adapters/emf-metrics';
 import type { SecretCipher } from '../../lambda/core/ports';
 import { startFaultUpstream, type FaultUpstream } from './fault-upstream';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -30,6 +31,10 @@ export interface ResilienceHarness {
   readonly upstream: FaultUpstream;
   readonly faults: Faults;
   readonly logs: string[];
+  /** The EMF metric lines the relay emitted (what the stack's alarms are built from). */
+  readonly metrics: string[];
+  /** Every item of every table, as text, for content scans. */
+  dumpTables(): Promise<string>;
   readonly keys: { a: string; b: string; aId: string; bId: string };
   /** Usage items by request id (waits for background writes first). */
   usage(): Promise<Map<string, Record<string, unknown>[]>>;
@@ -75,6 +80,7 @@ export async function startResilienceHarness(settings: Record<string, unknown> =
   const a = await createClientKey(stores.keys, { name: 'a' });
   const b = await createClientKey(stores.keys, { name: 'b' });
   const logs: string[] = [];
+  const metrics: string[] = [];
   const relay = composeRelay({
     config,
     keys: { findByHash: (hash) => (faults.keyStoreDown ? Promise.reject(new Error('DynamoDB unavailable')) : stores.keys.findByHash(hash)) },
@@ -83,6 +89,7 @@ export async function startResilienceHarness(settings: Record<string, unknown> =
     counters: stores.counters,
     cipher,
     logger: createLogger((line) => logs.push(line)),
+    metrics: createEmfMetrics('Mixroute/test', (line) => metrics.push(line)),
     usageRetryDelaysMs: [10, 20],
   });
   const server: NodeRelayServer = await startNodeRelayServer(relay.handle, { host: '127.0.0.1', port: 0 });
@@ -91,6 +98,19 @@ export async function startResilienceHarness(settings: Record<string, unknown> =
     upstream,
     faults,
     logs,
+    metrics,
+    async dumpTables() {
+      await server.idle();
+      const all: unknown[] = [];
+      for (const table of Object.values(LOCAL_TABLE_NAMES)) {
+        const page = await client.send(new ScanCommand({ TableName: table }));
+        for (const item of page.Items ?? []) {
+          all.push(item);
+          for (const value of Object.values(item)) if (value.B) all.push(Buffer.from(value.B).toString('latin1'));
+        }
+      }
+      return JSON.stringify(all);
+    },
     keys: { a: a.secret, b: b.secret, aId: a.key.id, bId: b.key.id },
     idle: () => server.idle(),
     async usage() {
