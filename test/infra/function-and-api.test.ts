@@ -105,6 +105,10 @@ describe('StreamingApi', () => {
     expect(JSON.parse(format)).toEqual(ACCESS_LOG_FIELDS);
     expect(format).not.toMatch(/sourceIp|userAgent|identity|\$context\.path|authorizer/);
     expect(stage.Properties.AccessLogSetting.DestinationArn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/AccessLogs/), 'Arn'] });
+    // No response cache: a cache would hold conversation content.
+    expect(stage.Properties.CacheClusterEnabled).not.toBe(true);
+    expect(stage.Properties.MethodSettings.every((m: { CachingEnabled?: boolean }) => m.CachingEnabled !== true)).toBe(true);
+    expect(stage.Properties.TracingEnabled).not.toBe(true);
   });
 
   test('creates the execution log group API Gateway would otherwise create without retention', () => {

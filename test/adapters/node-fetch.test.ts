@@ -1,0 +1,70 @@
+/**
+ * The upstream client: verified TLS (a certificate the system does not trust is refused), no
+ * redirects followed, connections kept alive, and aborts honoured.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNodeFetch } from '../../lambda/adapters/node-fetch';
+
+const HAS_OPENSSL = spawnSync('sh', ['-c', 'command -v openssl'], { encoding: 'utf8' }).status === 0;
+if (!HAS_OPENSSL) process.stderr.write('SKIPPED: openssl is not installed; the self-signed TLS test is skipped.\n');
+
+const fetchUpstream = createNodeFetch({ connectTimeoutMs: 2000 });
+
+(HAS_OPENSSL ? test : test.skip)('refuses an upstream whose TLS certificate is not trusted (provider calls use verified TLS)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mixroute-tls-'));
+  try {
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { encoding: 'utf8' });
+    expect(made.status).toBe(0);
+    let reached = false;
+    const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => {
+      reached = true;
+      res.end('{}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`;
+    await expect(fetchUpstream(url, { method: 'POST', body: '{}' })).rejects.toThrow(/self[- ]signed|certificate/i);
+    expect(reached).toBe(false);
+    await new Promise((r) => server.close(r));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('does not follow redirects and keeps connections alive', async () => {
+  let connections = 0;
+  const server = createHttpServer((req, res) => {
+    if (req.url === '/redirect') res.writeHead(307, { location: '/elsewhere' }).end();
+    else res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+  });
+  server.on('connection', () => connections++);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const redirected = await fetchUpstream(`${base}/redirect`, { method: 'POST', body: '{}' });
+  expect(redirected.status).toBe(307);
+  await redirected.arrayBuffer();
+  for (let i = 0; i < 5; i++) expect(await (await fetchUpstream(`${base}/ok`, { method: 'POST', body: '{}' })).json()).toEqual({ ok: true });
+  expect(connections).toBe(1);
+  await new Promise((r) => {
+    server.closeAllConnections();
+    server.close(r);
+  });
+});
+
+test('an abort before the answer rejects the call', async () => {
+  const server = createHttpServer(() => undefined);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const controller = new AbortController();
+  const pending = fetchUpstream(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { method: 'POST', body: '{}', signal: controller.signal });
+  setTimeout(() => controller.abort(), 50);
+  await expect(pending).rejects.toThrow();
+  await new Promise((r) => {
+    server.closeAllConnections();
+    server.close(r);
+  });
+});
