@@ -5,7 +5,8 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { DEFAULT_TRAIL_RETENTION_DAYS, LOG_RETENTION_DAYS } from '../../lambda/core/privacy';
+import { relayLogGroup } from './log-group';
+import { DEFAULT_TRAIL_RETENTION_DAYS } from '../../lambda/core/privacy';
 import { acknowledge } from './nag';
 
 export interface AuditTrailProps {
@@ -71,11 +72,7 @@ export class AuditTrail extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: LOG_RETENTION_DAYS as logs.RetentionDays,
-      encryptionKey: props.key,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.logGroup = relayLogGroup(this, 'Logs', props.key);
 
     this.trail = new cloudtrail.Trail(this, 'Trail', {
       bucket: this.bucket,

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { LOG_RETENTION_DAYS } from '../../lambda/core/privacy';
+import { relayLogGroup } from './log-group';
 import { parseRelayConfig } from '../../lambda/core/config';
 import { PROVIDER_SECRET_PURPOSE } from '../../lambda/core/credentials';
 import { acknowledge } from './nag';
@@ -71,11 +71,7 @@ export class RelayFunction extends Construct {
     const timeout = props.timeout ?? Duration.minutes(15);
     if (timeout.toSeconds() > 900) throw new Error(`RelayFunction: timeout must be at most 15 minutes, got ${timeout.toHumanString()}`);
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: LOG_RETENTION_DAYS as logs.RetentionDays,
-      encryptionKey: props.key,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.logGroup = relayLogGroup(this, 'Logs', props.key);
 
     // A customer-managed policy (not inline) so it can be reviewed and audited on its own.
     this.policy = new iam.ManagedPolicy(this, 'Policy', {

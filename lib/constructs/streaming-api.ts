@@ -5,8 +5,9 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { relayLogGroup } from './log-group';
 import { acknowledge } from './nag';
-import { ACCESS_LOG_FIELDS, LOG_RETENTION_DAYS } from '../../lambda/core/privacy';
+import { ACCESS_LOG_FIELDS } from '../../lambda/core/privacy';
 
 export const TLS13_POLICY = 'SecurityPolicy_TLS13_1_3_2025_09';
 
@@ -66,11 +67,7 @@ export class StreamingApi extends Construct {
     if (!(rate > 0) || !(burst >= 1)) throw new Error(`StreamingApi: throttling limits must be positive, got rate ${rate} and burst ${burst}`);
     const stageName = props.stageName ?? 'api';
 
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      retention: LOG_RETENTION_DAYS as logs.RetentionDays,
-      encryptionKey: props.key,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.accessLogGroup = relayLogGroup(this, 'AccessLogs', props.key);
 
     this.api = new apigw.RestApi(this, 'Api', {
       description: 'Mixroute LLM relay',
@@ -94,12 +91,7 @@ export class StreamingApi extends Construct {
     cfnApi.endpointAccessMode = 'STRICT';
 
     // API Gateway would create this group itself, without retention or encryption; create it first.
-    this.executionLogGroup = new logs.LogGroup(this, 'ExecutionLogs', {
-      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${stageName}`,
-      retention: LOG_RETENTION_DAYS as logs.RetentionDays,
-      encryptionKey: props.key,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.executionLogGroup = relayLogGroup(this, 'ExecutionLogs', props.key, `API-Gateway-Execution-Logs_${this.api.restApiId}/${stageName}`);
     this.api.deploymentStage.node.addDependency(this.executionLogGroup);
 
     const integration = new apigw.LambdaIntegration(props.handler, {
