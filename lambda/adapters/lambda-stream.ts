@@ -1,4 +1,3 @@
-/// <reference types="aws-lambda" />
 /**
  * Lambda host: API Gateway REST proxy event in, response streamed out through
  * awslambda.streamifyResponse. The prelude (status and headers) goes out with the first write:
