@@ -68,3 +68,26 @@ test('an abort before the answer rejects the call', async () => {
     server.close(r);
   });
 });
+
+const HAS_PYTHON = spawnSync('sh', ['-c', 'command -v python3'], { encoding: 'utf8' }).status === 0;
+if (!HAS_PYTHON) process.stderr.write('SKIPPED: python3 is not installed; the connect-timeout test is skipped.\n');
+
+(HAS_PYTHON ? test : test.skip)('gives up on a connection that does not open within the connect timeout', async () => {
+  // A listener with a backlog of 0 that never accepts: once one connection fills the queue, further
+  // connection attempts hang in SYN, as with an unreachable host (all on 127.0.0.1).
+  const { spawn } = await import('node:child_process');
+  const { connect } = await import('node:net');
+  const listener = spawn('python3', ['-c', 'import socket,time\ns=socket.socket();s.bind(("127.0.0.1",0));s.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)']);
+  try {
+    const port = await new Promise<number>((resolve) => listener.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+    const filler = connect(port, '127.0.0.1');
+    await new Promise((r) => filler.once('connect', r));
+    const quick = createNodeFetch({ connectTimeoutMs: 300 });
+    const started = Date.now();
+    await expect(quick(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', body: '{}' })).rejects.toThrow(/longer than 300 ms/);
+    expect(Date.now() - started).toBeLessThan(2000);
+    filler.destroy();
+  } finally {
+    listener.kill();
+  }
+});
