@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join, resolve } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createClientKey } from '../admin/keys';
-import { ConfigError, parseRelayConfig, parseRelayConfigText, type RelayConfig } from '../core/config';
+import { parseRelayConfig, parseRelayConfigText, type RelayConfig } from '../core/config';
 import { createLogger, type LogSink } from '../core/log';
 import type { Fetch } from '../core/ports';
 import { composeRelay } from './compose';
@@ -228,4 +228,3 @@ async function printBanner(
   out('');
 }
 
-export { ConfigError };
