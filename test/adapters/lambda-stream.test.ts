@@ -124,3 +124,13 @@ test('refuses to start in Lambda with a provider key from the environment', () =
   expect(() => relayFromEnvironment(env)).toThrow(/apiKeyEnv: only allowed in local mode/);
   expect(() => relayFromEnvironment({ ...env, MIXROUTE_CONFIG: '{}', MIXROUTE_USAGE_TABLE: '' })).toThrow(/MIXROUTE_USAGE_TABLE is not set/);
 });
+
+test('the Lambda states the deployed trail retention in its privacy manifest', async () => {
+  const handle = relayFromEnvironment({
+    MIXROUTE_CONFIG: '{}', MIXROUTE_KEYS_TABLE: 'k', MIXROUTE_SECRETS_TABLE: 's', MIXROUTE_USAGE_TABLE: 'u', MIXROUTE_COUNTERS_TABLE: 'c',
+    MIXROUTE_KMS_KEY_ID: 'arn:aws:kms:us-east-1:111122223333:key/x', MIXROUTE_TRAIL_RETENTION_DAYS: '400', AWS_REGION: 'us-east-1',
+  });
+  const response = await handle(new Request('https://relay.internal/v1/privacy'), { waitUntil: () => undefined });
+  const manifest = (await response.json()) as { stored: { what: string; retentionDays: number | null }[] };
+  expect(manifest.stored.find((s) => s.what.startsWith('audit trail'))?.retentionDays).toBe(400);
+});

@@ -61,6 +61,8 @@ describe('bad input: API-format errors, no upstream call, no 500', () => {
   test.each(cases)('rejects %s', async (_name, send, status, code) => {
     const res = await send();
     expect(res.status).toBe(status);
+    // Final answers: tell the SDKs not to retry them.
+    expect(res.headers.get('x-should-retry')).toBe('false');
     expect(res.json).toEqual({ error: { message: expect.any(String), type: expect.any(String), code } });
     expect(h.upstream.received).toHaveLength(0);
   });
