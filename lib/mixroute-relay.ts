@@ -1,5 +1,6 @@
 import { CfnOutput, Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { routesFromConfig } from '../lambda/admin/routes';
 import { parseRelayConfig } from '../lambda/core/config';
 import { DEFAULT_TRAIL_RETENTION_DAYS } from '../lambda/core/privacy';
 import { AccessPolicies } from './constructs/access-policies';
@@ -116,10 +117,7 @@ export class MixrouteRelay extends Construct {
     output('CountersTableName', counters.tableName, 'Per-key limit counters (numbers only)');
     output(
       'RelayRoutes',
-      JSON.stringify({
-        providers: [...config.providers.values()].map(({ name, type, baseUrl }) => ({ name, type, baseUrl })),
-        models: Object.fromEntries([...config.models.values()].map((route) => [route.name, route.provider])),
-      }),
+      JSON.stringify(routesFromConfig(config)),
       'Configured providers and model routes (no secrets), for the admin CLI',
     );
     output('KeyArn', key.keyArn, 'KMS key (tables, logs, alerts, trail, provider secrets)');

@@ -123,14 +123,20 @@ export class DynamoKeyStore implements KeyAdminStore {
     const pointer = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { [KEYS_TABLE.partitionKey]: { S: HASH_ITEM + hash } } }));
     const keyId = pointer.Item && str(pointer.Item, 'keyId');
     if (!keyId) return undefined;
-    const key = await this.getKey(keyId);
+    // Eventually consistent, like the hash item: the relay's key cache already tolerates seconds of staleness.
+    const key = await this.readKey(keyId, false);
     if (!key) return undefined;
     const notAfter = str(pointer.Item as Item, 'notAfter');
     return notAfter ? { key, secretNotAfter: notAfter } : { key };
   }
 
-  async getKey(id: string): Promise<ClientKey | undefined> {
-    const result = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { [KEYS_TABLE.partitionKey]: { S: KEY_ITEM + id } }, ConsistentRead: true }));
+  /** Strongly consistent: an admin reads what it has just written. */
+  getKey(id: string): Promise<ClientKey | undefined> {
+    return this.readKey(id, true);
+  }
+
+  private async readKey(id: string, consistent: boolean): Promise<ClientKey | undefined> {
+    const result = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { [KEYS_TABLE.partitionKey]: { S: KEY_ITEM + id } }, ConsistentRead: consistent }));
     return result.Item ? toClientKey(result.Item) : undefined;
   }
 

@@ -10,6 +10,7 @@ export interface RelayRoutes {
 export function routesFromConfig(config: RelayConfig): RelayRoutes {
   return {
     providers: [...config.providers.values()].map(({ name, type, baseUrl }) => ({ name, type, baseUrl })),
+    // A model's first candidate's provider (the one `providers test` exercises).
     models: Object.fromEntries([...config.models.values()].map((route) => [route.name, route.provider])),
   };
 }

@@ -105,11 +105,6 @@ export class KeyAuthenticator {
     return lookup.key;
   }
 
-  /** Drops every cached entry (used by admin commands in the same process). */
-  clear(): void {
-    this.cache.clear();
-  }
-
   private async lookup(hash: string): Promise<KeyLookup | undefined> {
     const now = this.options.clock.now();
     const cached = this.cache.get(hash);

@@ -24,14 +24,19 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
     }
     parts.push(value);
   }
+  return joinChunks(parts, size);
+}
+
+/** Joins chunks into one array (without copying a single chunk). */
+export function joinChunks(parts: readonly Uint8Array[], size = parts.reduce((n, p) => n + p.length, 0)): Uint8Array {
   if (parts.length === 1) return parts[0];
-  const body = new Uint8Array(size);
+  const joined = new Uint8Array(size);
   let offset = 0;
   for (const part of parts) {
-    body.set(part, offset);
+    joined.set(part, offset);
     offset += part.length;
   }
-  return body;
+  return joined;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });

@@ -68,11 +68,6 @@ export class ProviderCredentials {
     return secret;
   }
 
-  /** Forgets a provider's cached secret (after set-key in the same process). */
-  forget(provider: string): void {
-    this.cache.delete(provider);
-  }
-
   private load(name: string): Promise<string | undefined> {
     const pending = this.inFlight.get(name);
     if (pending) return pending;

@@ -9,10 +9,7 @@ export type LogEvent =
   | 'request'
   | 'usage_write_failed'
   | 'usage_write_retried'
-  | 'key_store_failed'
-  | 'secret_unavailable'
-  | 'limit_check_failed'
-  | 'relay_started';
+  | 'limit_check_failed';
 
 export interface LogFields {
   requestId?: string;

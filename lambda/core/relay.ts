@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { KeyAuthenticator, type AuthFailure } from './auth';
-import { parseJsonObject, readBody } from './body';
+import { joinChunks, parseJsonObject, readBody } from './body';
 import type { ProviderConfig, RelayConfig } from './config';
 import { ProviderCredentials } from './credentials';
 import { asRelayError, RelayError, type ApiFormat, type ErrorCode } from './errors';
@@ -448,13 +448,7 @@ class UpstreamExchange {
       parts.push(value);
       size += value.length;
     }
-    const all = new Uint8Array(size);
-    let offset = 0;
-    for (const part of parts) {
-      all.set(part, offset);
-      offset += part.length;
-    }
-    return all;
+    return joinChunks(parts, size);
   }
 
   /** The error for a failed exchange, by what we know of its cause (never the upstream's text). */
@@ -533,8 +527,4 @@ function upstreamStatusError(response: Response): RelayError {
 
 function json(value: unknown, requestId: string): Response {
   return new Response(JSON.stringify(value), { status: 200, headers: { 'content-type': 'application/json', 'x-request-id': requestId } });
-}
-
-export function createRelay(deps: RelayDeps): Relay {
-  return new Relay(deps);
 }

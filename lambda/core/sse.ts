@@ -4,6 +4,7 @@
  * ASCII, so every emitted event holds whole characters. Events are handed on as the original
  * bytes; at most one incomplete event is held, and nothing is kept once it is emitted.
  */
+import { joinChunks } from './body';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -27,7 +28,7 @@ export class SseEventSplitter {
   /** Feeds bytes; returns the frames completed by them. */
   push(chunk: Uint8Array): SseFrame[] {
     if (chunk.length === 0) return [];
-    this.buf = this.buf.length === 0 ? chunk : concat(this.buf, chunk);
+    this.buf = this.buf.length === 0 ? chunk : joinChunks([this.buf, chunk]);
     const frames: SseFrame[] = [];
     let eventStart = 0;
     const buf = this.buf;
@@ -85,13 +86,6 @@ export class SseEventSplitter {
     this.lastWasCR = false;
     this.boundaryAfterCR = -1;
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
 
 export interface SseEvent {
