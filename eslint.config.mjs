@@ -16,4 +16,33 @@ export default tseslint.config(
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
+  {
+    // The dependency direction: providers import core, never the reverse; core imports no host,
+    // store, admin code, AWS SDK or node:http. Hosts compose everything.
+    files: ['lambda/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['node:http', 'node:https', 'node:net', 'node:fs', 'http', 'https', 'net', 'fs', 'aws-lambda'].map((name) => ({
+            name,
+            message: 'lambda/core stays pure: node:http, files and the Lambda runtime belong in hosts and stores.',
+          })),
+          patterns: [
+            { group: ['**/providers', '**/providers/**', '**/hosts/**', '**/stores/**', '**/admin/**'], message: 'lambda/core knows only its ports: providers, hosts, stores and admin code plug into it, never the reverse.' },
+            { group: ['@aws-sdk/*', '@smithy/*'], message: 'lambda/core stays pure: AWS belongs in hosts and stores.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['lambda/providers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/hosts/**', '**/stores/**', '**/admin/**'], message: 'A provider type imports only core and lambda/providers/shared.' }] },
+      ],
+    },
+  },
 );

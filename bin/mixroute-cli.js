@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry point of the `mixroute` command: runs bin/cli.ts through tsx (no build step needed).
+// Entry point of the `mixroute` command: runs bin/cli/main.ts through tsx (no build step needed).
 'use strict';
 require('tsx/cjs');
-require('./cli.ts').run();
+require('./cli/main.ts').run();

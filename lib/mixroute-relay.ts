@@ -2,6 +2,7 @@ import { CfnOutput, Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { routesFromConfig } from '../lambda/admin/routes';
 import { parseRelayConfig } from '../lambda/core/config';
+import { PROVIDERS } from '../lambda/providers/registry';
 import { DEFAULT_TRAIL_RETENTION_DAYS } from '../lambda/core/privacy';
 import { AccessPolicies } from './constructs/access-policies';
 import { AuditTrail } from './constructs/audit-trail';
@@ -102,7 +103,7 @@ export class MixrouteRelay extends Construct {
       tables: [keys, secrets, usage],
       metricsNamespace: this.metricsNamespace,
     });
-    const config = parseRelayConfig(props.relayConfig, 'lambda');
+    const config = parseRelayConfig(props.relayConfig, 'lambda', PROVIDERS);
     const models = [...config.models.keys()];
     this.dashboard = new RelayDashboard(this, 'Dashboard', { api: this.api.api, relayFunction: this.relay.function, metricsNamespace: this.metricsNamespace, models });
     this.access = new AccessPolicies(this, 'Access', { keysTable: keys, secretsTable: secrets, usageTable: usage, key, trailBucket: this.audit.bucket });

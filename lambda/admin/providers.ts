@@ -4,7 +4,7 @@ import { providerEncryptionContext } from '../core/credentials';
 import type { Clock, KeyAdminStore, SecretAdminStore, SecretCipher } from '../core/ports';
 import { systemClock } from '../core/ports';
 import { AdminInputError, AdminNotFoundError, createClientKey, revokeClientKey } from './keys';
-import type { RelayRoutes } from './routes';
+import type { RelayRoutes, RouteProvider } from './routes';
 
 /** A short fingerprint for people to compare keys; 48 bits of SHA-256 reveal nothing useful. */
 export function secretFingerprint(secret: string): string {
@@ -20,7 +20,7 @@ export function normaliseProviderSecret(raw: string): string {
   return secret;
 }
 
-export function requireProvider(routes: RelayRoutes, name: string): RelayRoutes['providers'][number] {
+export function requireProvider(routes: RelayRoutes, name: string): RouteProvider {
   const provider = routes.providers.find((p) => p.name === name);
   if (!provider) {
     const known = routes.providers.map((p) => p.name).join(', ') || 'none';
@@ -43,10 +43,7 @@ export async function setProviderKey(
   return { provider, fingerprint: stored.fingerprint, updatedAt: stored.updatedAt };
 }
 
-export interface ProviderListing {
-  readonly name: string;
-  readonly type: string;
-  readonly baseUrl: string;
+export interface ProviderListing extends RouteProvider {
   readonly fingerprint: string | null;
   readonly updatedAt: string | null;
 }
@@ -61,7 +58,7 @@ export async function listProviders(store: SecretAdminStore, routes: RelayRoutes
   }));
   // Keys stored for providers no longer configured are shown too, so they can be removed.
   for (const [name, secret] of stored) {
-    if (!routes.providers.some((p) => p.name === name)) listing.push({ name, type: '(not configured)', baseUrl: '', fingerprint: secret.fingerprint, updatedAt: secret.updatedAt });
+    if (!routes.providers.some((p) => p.name === name)) listing.push({ name, type: '(not configured)', baseUrl: '', credential: 'stored-secret', endpoints: [], fingerprint: secret.fingerprint, updatedAt: secret.updatedAt });
   }
   return listing;
 }
@@ -101,7 +98,8 @@ export async function testProvider(
   const { key, secret } = await createClientKey(keys, { name: `providers-test-${provider}`.slice(0, 64), models: [model], expiresAt: new Date(clock.now() + 120_000).toISOString() }, clock);
   const started = Date.now();
   try {
-    const anthropic = config.type === 'anthropic';
+    // The cheapest call the provider serves: a one-token chat completion, or a one-token message.
+    const anthropic = !config.endpoints.includes('chat') && config.endpoints.includes('messages');
     const url = new URL(anthropic ? 'v1/messages' : 'v1/chat/completions', relayUrl.endsWith('/') ? relayUrl : `${relayUrl}/`);
     const response = await doFetch(url, {
       method: 'POST',

@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { RelayError } from './errors';
+import { header, type HeaderMap } from './http';
 import type { ClientKey, Clock, KeyLookup, KeyStore } from './ports';
 
 export const KEY_PREFIX = 'mr-';
@@ -40,10 +41,10 @@ function invalidKey(): RelayError {
 }
 
 /** The key a caller presented, from `Authorization: Bearer` or `x-api-key`. */
-export function presentedKey(headers: Headers): string | undefined {
-  const authorization = headers.get('authorization');
+export function presentedKey(headers: HeaderMap): string | undefined {
+  const authorization = header(headers, 'authorization');
   const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-  const apiKey = headers.get('x-api-key')?.trim() || undefined;
+  const apiKey = header(headers, 'x-api-key')?.trim() || undefined;
   if (bearer && apiKey && bearer !== apiKey) return undefined;
   return bearer ?? apiKey;
 }
@@ -75,7 +76,7 @@ export class KeyAuthenticator {
   }
 
   /** Returns the caller's active key or throws 401 (or 503 when the store cannot be read: fail closed). */
-  async authenticate(headers: Headers, onFailure?: (reason: AuthFailure) => void): Promise<ClientKey> {
+  async authenticate(headers: HeaderMap, onFailure?: (reason: AuthFailure) => void): Promise<ClientKey> {
     const secret = presentedKey(headers);
     if (!secret) {
       onFailure?.('missing');

@@ -1,27 +1,30 @@
 /** Reads a request body once, within a size limit, and parses it as a JSON object. */
 import { RelayError } from './errors';
-
-export type JsonObject = Record<string, unknown>;
+import { header, type RelayRequest } from './http';
+import type { JsonObject } from './provider';
 
 function tooLarge(maxBytes: number): RelayError {
   return new RelayError(413, 'request_too_large', `Request body is larger than the relay's limit of ${maxBytes} bytes.`);
 }
 
-export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
+export async function readBody(request: RelayRequest, maxBytes: number): Promise<Uint8Array> {
+  const declared = header(request.headers, 'content-length');
+  if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  const body = request.body;
+  if (!body) return new Uint8Array(0);
+  if (body instanceof Uint8Array) {
+    if (body.length > maxBytes) throw tooLarge(maxBytes);
+    return body;
+  }
   const parts: Uint8Array[] = [];
   let size = 0;
+  // Iterated by hand: leaving a for-await early would destroy the connection before the 413 is sent.
+  const chunks = body[Symbol.asyncIterator]();
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await chunks.next();
     if (done) break;
     size += value.length;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge(maxBytes);
-    }
+    if (size > maxBytes) throw tooLarge(maxBytes);
     parts.push(value);
   }
   return joinChunks(parts, size);

@@ -1,21 +1,24 @@
 /**
  * Relay configuration: the operator's providers and model routes plus the relay's settings.
- * The adapters read the environment or the config file once and hand the raw value to
- * `parseRelayConfig`, which validates everything and names each bad field and what it expects.
+ * The hosts read the environment or the config file once and hand the raw value to
+ * `parseRelayConfig` with the provider registry they composed; it validates everything and names
+ * each bad field and what it expects. Provider fields are validated by their own type.
  */
-import { checkUpstreamUrl } from './upstream-url';
-
-export type ProviderType = 'openai' | 'anthropic';
-export const PROVIDER_TYPES: readonly ProviderType[] = ['openai', 'anthropic'];
+import type { ForwardedEndpoint } from './endpoints';
+import type { JsonObject, ProviderAdapter, ProviderRegistry } from './provider';
 
 /** `local` is the laptop dev server; `lambda` is the deployed function. */
 export type RelayMode = 'local' | 'lambda';
 
 export interface ProviderConfig {
   readonly name: string;
-  readonly type: ProviderType;
-  /** Normalised, without a trailing slash. OpenAI style ends in /v1; Anthropic style has no /v1. */
+  /** The config's `type`; `adapter` is the registered type itself. */
+  readonly type: string;
+  readonly adapter: ProviderAdapter;
+  /** Normalised, without a trailing slash. */
   readonly baseUrl: string;
+  /** The type's own validated settings beyond the base URL. */
+  readonly options: JsonObject;
   /** Local mode only: the environment variable holding the provider key. */
   readonly apiKeyEnv?: string;
 }
@@ -37,6 +40,8 @@ export interface ModelRoute {
   readonly candidates: readonly RouteCandidate[];
   /** The first candidate's provider, for listings. */
   readonly provider: string;
+  /** The client endpoints at least one candidate serves. */
+  readonly endpoints: readonly ForwardedEndpoint[];
 }
 
 export interface RelaySettings {
@@ -58,6 +63,8 @@ export interface RelaySettings {
   readonly retryStatuses: readonly number[];
   /** The longest Retry-After the relay waits before trying the same provider again. */
   readonly maxRetryAfterMs: number;
+  /** Largest non-streamed upstream answer the relay accepts (it holds one in memory to meter it). */
+  readonly maxResponseBytes: number;
 }
 
 export interface RelayConfig {
@@ -77,6 +84,7 @@ export const DEFAULT_SETTINGS: RelaySettings = {
   totalTimeoutMs: 840_000,
   retryStatuses: [429, 500, 502, 503, 504, 529],
   maxRetryAfterMs: 5_000,
+  maxResponseBytes: 32 * 1024 * 1024,
 };
 
 /** Upper bounds that keep the promises: revocation within 30 s, streams within 15 min. */
@@ -89,6 +97,7 @@ const SETTING_LIMITS: Record<Exclude<keyof RelaySettings, 'retryStatuses'>, [min
   idleTimeoutMs: [100, 900_000],
   totalTimeoutMs: [100, 890_000],
   maxRetryAfterMs: [0, 60_000],
+  maxResponseBytes: [64 * 1024, 256 * 1024 * 1024],
 };
 
 export class ConfigError extends Error {
@@ -111,31 +120,29 @@ function checkKeys(obj: Record<string, unknown>, allowed: string[], where: strin
   }
 }
 
-function parseProvider(name: string, raw: unknown, mode: RelayMode, problems: string[]): ProviderConfig | undefined {
+function parseProvider(name: string, raw: unknown, mode: RelayMode, registry: ProviderRegistry, problems: string[]): ProviderConfig | undefined {
   const where = `providers.${name}`;
   if (!NAME_PATTERN.test(name)) {
     problems.push(`${where}: provider names use letters, digits and . _ : / @ - (at most 128 characters)`);
     return undefined;
   }
+  const types = [...registry.keys()];
   if (!isObject(raw)) {
-    problems.push(`${where}: expected an object like {"type":"openai","baseUrl":"https://api.openai.com/v1"}`);
+    const example = registry.values().next().value?.example ?? '{"type":"..."}';
+    problems.push(`${where}: expected an object like ${example}`);
     return undefined;
   }
-  checkKeys(raw, ['type', 'baseUrl', 'apiKeyEnv'], where, problems);
-  const type = raw.type;
-  if (typeof type !== 'string' || !PROVIDER_TYPES.includes(type as ProviderType)) {
-    problems.push(`${where}.type: expected one of ${PROVIDER_TYPES.join(', ')}, got ${JSON.stringify(type)}`);
+  const adapter = typeof raw.type === 'string' ? registry.get(raw.type) : undefined;
+  if (!adapter) {
+    problems.push(`${where}.type: expected one of ${types.join(', ')}, got ${JSON.stringify(raw.type)}`);
+    return undefined;
   }
-  let baseUrl: string | undefined;
-  if (typeof raw.baseUrl !== 'string') {
-    problems.push(`${where}.baseUrl: expected a URL string such as "https://api.openai.com/v1"`);
-  } else {
-    const checked = checkUpstreamUrl(raw.baseUrl, mode === 'local');
-    if (checked.ok) baseUrl = checked.url;
-    else problems.push(`${where}.baseUrl: ${checked.problem}`);
-  }
+  const storedSecret = adapter.credential === 'stored-secret';
+  checkKeys(raw, ['type', ...adapter.configFields, ...(storedSecret ? ['apiKeyEnv'] : [])], where, problems);
+  const before = problems.length;
+  const settings = adapter.parseConfig({ name, where, raw, mode, problems });
   let apiKeyEnv: string | undefined;
-  if (raw.apiKeyEnv !== undefined) {
+  if (storedSecret && raw.apiKeyEnv !== undefined) {
     if (mode !== 'local') {
       problems.push(`${where}.apiKeyEnv: only allowed in local mode; in AWS store the key with \`mixroute providers set-key ${name}\``);
     } else if (typeof raw.apiKeyEnv !== 'string' || !ENV_PATTERN.test(raw.apiKeyEnv)) {
@@ -144,8 +151,8 @@ function parseProvider(name: string, raw: unknown, mode: RelayMode, problems: st
       apiKeyEnv = raw.apiKeyEnv;
     }
   }
-  if (!baseUrl || !PROVIDER_TYPES.includes(type as ProviderType)) return undefined;
-  return { name, type: type as ProviderType, baseUrl, ...(apiKeyEnv ? { apiKeyEnv } : {}) };
+  if (!settings || problems.length > before) return undefined;
+  return { name, type: adapter.type, adapter, baseUrl: settings.baseUrl, options: settings.options ?? {}, ...(apiKeyEnv ? { apiKeyEnv } : {}) };
 }
 
 function parseCandidate(
@@ -214,12 +221,20 @@ function parseModel(
   }
   if (candidates.some((c) => c === undefined)) return undefined;
   const valid = candidates as RouteCandidate[];
-  const types = new Set(valid.map((c) => providers.get(c.provider)?.type));
-  if (types.size > 1) {
-    problems.push(`${where}: every candidate must use providers of one type (request bodies pass through unchanged), got ${[...types].join(' and ')}`);
+  const served = valid.map((c) => endpointsOf(providers.get(c.provider) as ProviderConfig));
+  // Candidates are alternatives for the same request: they must speak at least one endpoint in common.
+  const common = served.reduce((shared, list) => shared.filter((e) => list.includes(e)));
+  if (common.length === 0) {
+    const described = valid.map((c, i) => `${c.provider} (${served[i].join(', ') || 'nothing'})`).join(', ');
+    problems.push(`${where}: the candidates serve no client endpoint in common, so none can stand in for another: ${described}`);
     return undefined;
   }
-  return { name, candidates: valid, provider: valid[0].provider };
+  const endpoints = [...new Set(served.flat())];
+  return { name, candidates: valid, provider: valid[0].provider, endpoints };
+}
+
+function endpointsOf(provider: ProviderConfig): ForwardedEndpoint[] {
+  return Object.keys(provider.adapter.endpoints) as ForwardedEndpoint[];
 }
 
 function parseSettings(raw: unknown, problems: string[]): RelaySettings {
@@ -253,7 +268,7 @@ function parseSettings(raw: unknown, problems: string[]): RelaySettings {
 }
 
 /** Validates a raw configuration object; throws ConfigError listing every problem at once. */
-export function parseRelayConfig(raw: unknown, mode: RelayMode): RelayConfig {
+export function parseRelayConfig(raw: unknown, mode: RelayMode, registry: ProviderRegistry): RelayConfig {
   const problems: string[] = [];
   if (!isObject(raw)) throw new ConfigError(['expected a JSON object with "providers" and "models"']);
   checkKeys(raw, ['$schema', 'providers', 'models', 'settings'], '(top level)', problems);
@@ -263,7 +278,7 @@ export function parseRelayConfig(raw: unknown, mode: RelayMode): RelayConfig {
   if (!isObject(rawProviders)) problems.push('providers: expected an object mapping names to providers');
   else {
     for (const [name, value] of Object.entries(rawProviders)) {
-      const provider = parseProvider(name, value, mode, problems);
+      const provider = parseProvider(name, value, mode, registry, problems);
       if (provider) providers.set(name, provider);
     }
   }
@@ -287,12 +302,12 @@ export function parseRelayConfig(raw: unknown, mode: RelayMode): RelayConfig {
 }
 
 /** Parses config JSON text, reporting a syntax error as a config problem. */
-export function parseRelayConfigText(text: string, mode: RelayMode, source: string): RelayConfig {
+export function parseRelayConfigText(text: string, mode: RelayMode, source: string, registry: ProviderRegistry): RelayConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
     throw new ConfigError([`${source}: not valid JSON (${(error as Error).message})`]);
   }
-  return parseRelayConfig(raw, mode);
+  return parseRelayConfig(raw, mode, registry);
 }

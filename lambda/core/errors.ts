@@ -3,6 +3,7 @@
  * body, a header or an upstream response is ever put into an error message, so errors can be
  * returned to callers and logged (by code) without carrying content.
  */
+import { jsonResponse, type RelayResponse } from './http';
 
 /** The wire format a caller speaks; errors are answered in it. */
 export type ApiFormat = 'openai' | 'anthropic';
@@ -29,6 +30,7 @@ export type ErrorCode =
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'upstream_bad_response'
+  | 'upstream_response_too_large'
   | 'rate_limited'
   | 'quota_exceeded'
   | 'client_closed'
@@ -82,13 +84,13 @@ export class RelayError extends Error {
     return { error: { message: this.message, type: this.typeFor(format), code: this.code } };
   }
 
-  toResponse(format: ApiFormat, requestId?: string): Response {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
+  toResponse(format: ApiFormat, requestId?: string): RelayResponse {
+    const headers: Record<string, string> = {};
     if (requestId) headers['x-request-id'] = requestId;
     // Our own 4xx answers are final: stop SDKs from retrying them (they retry 429/5xx by default).
     if (this.status < 500 && this.status !== 429) headers['x-should-retry'] = 'false';
     Object.assign(headers, this.headers);
-    return new Response(JSON.stringify(this.toBody(format)), { status: this.status, headers });
+    return jsonResponse(this.status, this.toBody(format), headers);
   }
 
   /** A server-sent event that ends a stream which already started, in the caller's format. */

@@ -1,6 +1,7 @@
 /**
- * The ports the relay core talks through. Adapters implement them over DynamoDB, KMS, the local
- * cipher, the clock and fetch; tests implement them over the embedded store.
+ * The ports the relay core talks through. Stores implement them over DynamoDB, KMS and the local
+ * cipher (lambda/stores, lambda/hosts/local), the hosts the clock and the upstream client; tests
+ * also use the in-memory stores (lambda/stores/memory).
  */
 import type { UsageRecord } from './usage';
 
@@ -70,15 +71,31 @@ export interface SecretCipher {
   decrypt(ciphertext: Uint8Array, context: EncryptionContext): Promise<Uint8Array>;
 }
 
-/** The web-standard fetch (Node's global fetch pools keep-alive connections). */
-export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
-
-/** Lets the core hand work (the usage write) to the host, which keeps running until it settles. */
-export interface ExecutionContext {
-  waitUntil(promise: Promise<unknown>): void;
-  /** Fires when the caller goes away (local mode; Lambda gives no such signal). */
-  readonly signal?: AbortSignal;
+/** One call to an upstream provider. */
+export interface UpstreamCall {
+  readonly url: string;
+  readonly method: 'POST' | 'GET';
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: Uint8Array | string;
+  /** Aborting it cancels the call, before or after the answer's headers arrived. */
+  readonly signal: AbortSignal;
 }
+
+/** An upstream answer: status and headers, and a body read chunk by chunk. */
+export interface UpstreamResponse {
+  readonly status: number;
+  /** Lower-case names. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: AsyncIterable<Uint8Array>;
+  /** Drops the rest of the body and the connection (when it is not read to its end). */
+  discard(): void;
+}
+
+/**
+ * The upstream client port: pooled connections, verified TLS, redirects never followed, and a
+ * connect timeout; it rejects when the call cannot be made or is aborted.
+ */
+export type UpstreamClient = (call: UpstreamCall) => Promise<UpstreamResponse>;
 
 export interface Clock {
   now(): number;

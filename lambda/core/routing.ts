@@ -1,47 +1,19 @@
-/** Which relay endpoint a method and path name, and which configured route a model name takes. */
+/** Which configured route a model name takes, and which of its candidates serve the endpoint called. */
 import { keyAllowsModel } from './auth';
-import { RelayError, type ApiFormat } from './errors';
+import { ENDPOINT_PATHS, type ForwardedEndpoint } from './endpoints';
+import { RelayError } from './errors';
 import type { ModelRoute, ProviderConfig, RelayConfig, RouteCandidate } from './config';
 import type { ClientKey } from './ports';
-import type { ForwardedEndpoint } from '../providers/types';
+import { serves } from './provider';
 
-export type EndpointName = ForwardedEndpoint | 'models' | 'healthz' | 'privacy';
-
-export interface Endpoint {
-  readonly name: EndpointName;
-  readonly method: 'GET' | 'POST';
-  /** Whether the endpoint needs a client key. */
-  readonly authenticated: boolean;
+export interface ResolvedRoute {
+  readonly route: ModelRoute;
+  /** The route's candidates whose provider serves the endpoint, in configured order. */
+  readonly candidates: readonly RouteCandidate[];
 }
 
-const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map([
-  ['/v1/chat/completions', { name: 'chat', method: 'POST', authenticated: true }],
-  ['/v1/embeddings', { name: 'embeddings', method: 'POST', authenticated: true }],
-  ['/v1/messages', { name: 'messages', method: 'POST', authenticated: true }],
-  ['/v1/models', { name: 'models', method: 'GET', authenticated: true }],
-  ['/healthz', { name: 'healthz', method: 'GET', authenticated: false }],
-  ['/v1/privacy', { name: 'privacy', method: 'GET', authenticated: false }],
-]);
-
-/** Anthropic's API for /v1/messages; otherwise OpenAI's, or Anthropic's when the caller says so. */
-export function formatFor(pathname: string, headers: Headers): ApiFormat {
-  if (pathname.startsWith('/v1/messages')) return 'anthropic';
-  if (pathname === '/v1/models' && headers.has('anthropic-version')) return 'anthropic';
-  return 'openai';
-}
-
-export function matchEndpoint(method: string, pathname: string): Endpoint {
-  const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
-  const endpoint = ENDPOINTS.get(path);
-  if (!endpoint) throw new RelayError(404, 'not_found', 'Unknown path. The relay serves /v1/chat/completions, /v1/embeddings, /v1/messages and /v1/models.');
-  if (method !== endpoint.method) {
-    throw new RelayError(405, 'method_not_allowed', `Use ${endpoint.method} for this path.`, { allow: endpoint.method });
-  }
-  return endpoint;
-}
-
-/** Looks up the body's model and checks the key may use it and the endpoint can serve it. */
-export function resolveRoute(config: RelayConfig, key: ClientKey, endpoint: ForwardedEndpoint, model: unknown): ModelRoute {
+/** Looks up the body's model and checks the key may use it and a candidate serves the endpoint. */
+export function resolveRoute(config: RelayConfig, key: ClientKey, endpoint: ForwardedEndpoint, model: unknown): ResolvedRoute {
   if (typeof model !== 'string' || model === '') {
     throw new RelayError(400, 'model_required', 'The request body must name a "model".');
   }
@@ -50,21 +22,20 @@ export function resolveRoute(config: RelayConfig, key: ClientKey, endpoint: Forw
   if (!keyAllowsModel(key, model)) {
     throw new RelayError(403, 'model_not_allowed', 'Your key is not allowed to use the requested model. GET /v1/models lists the models your key may use.');
   }
-  // Every candidate of a route uses providers of one type (checked at config load).
-  const provider = config.providers.get(route.candidates[0].provider) as ProviderConfig;
-  const expects = endpoint === 'messages' ? 'anthropic' : 'openai';
-  if (provider.type !== expects) {
-    const use = provider.type === 'anthropic' ? 'POST /v1/messages' : 'POST /v1/chat/completions';
-    throw new RelayError(400, 'wrong_endpoint_for_model', `The requested model speaks the ${provider.type} API; call ${use}.`);
+  const candidates = route.candidates.filter((c) => serves(config.providers.get(c.provider) as ProviderConfig, endpoint));
+  if (candidates.length === 0) {
+    const use = route.endpoints.map((e) => `POST ${ENDPOINT_PATHS[e]}`).join(' or ');
+    throw new RelayError(400, 'wrong_endpoint_for_model', `The requested model is not served on ${ENDPOINT_PATHS[endpoint]}; call ${use}.`);
   }
-  return route;
+  return { route, candidates };
 }
 
 /**
- * The order in which a route's candidates are tried: by priority (lower first); candidates that
- * share a priority are shuffled by weight, so traffic splits in proportion to the weights.
+ * The order in which candidates are tried: by priority (lower first); candidates that share a
+ * priority are shuffled by weight, so traffic splits in proportion to the weights.
  */
 export function orderCandidates(candidates: readonly RouteCandidate[], random: () => number = Math.random): RouteCandidate[] {
+  if (candidates.length === 1) return [candidates[0]];
   const byPriority = new Map<number, RouteCandidate[]>();
   for (const candidate of candidates) byPriority.set(candidate.priority, [...(byPriority.get(candidate.priority) ?? []), candidate]);
   const ordered: RouteCandidate[] = [];

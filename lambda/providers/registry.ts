@@ -1,14 +1,10 @@
-/** The one registry of provider adapters, by provider type. */
-import type { ProviderType } from '../core/config';
+/**
+ * The provider types the relay ships, in one registry. A new type is its folder plus one line
+ * here. The hosts pass this registry to the core (the core itself knows only the port).
+ */
+import { createProviderRegistry } from '../core/provider';
 import { anthropicProvider } from './anthropic';
+import { azureOpenAiProvider } from './azure-openai';
 import { openAiProvider } from './openai';
-import type { ProviderAdapter } from './types';
 
-export const PROVIDERS: Readonly<Record<ProviderType, ProviderAdapter>> = {
-  openai: openAiProvider,
-  anthropic: anthropicProvider,
-};
-
-export function providerAdapter(type: ProviderType): ProviderAdapter {
-  return PROVIDERS[type];
-}
+export const PROVIDERS = createProviderRegistry([openAiProvider, anthropicProvider, azureOpenAiProvider]);

@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { METRIC_NAMES } from '../../lambda/adapters/emf-metrics';
+import { METRIC_NAMES } from '../../lambda/hosts/lambda/emf-metrics';
 
 export interface RelayDashboardProps {
   readonly api: apigw.RestApi;

@@ -11,7 +11,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import { Construct } from 'constructs';
-import { METRIC_NAMES } from '../../lambda/adapters/emf-metrics';
+import { METRIC_NAMES } from '../../lambda/hosts/lambda/emf-metrics';
 
 export interface IncidentAlertsProps {
   readonly key: kms.IKey;

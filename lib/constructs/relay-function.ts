@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { relayLogGroup } from './log-group';
 import { parseRelayConfig } from '../../lambda/core/config';
+import { PROVIDERS } from '../../lambda/providers/registry';
 import { PROVIDER_SECRET_PURPOSE } from '../../lambda/core/credentials';
 import { acknowledge } from './nag';
 
@@ -59,7 +60,7 @@ export class RelayFunction extends Construct {
   constructor(scope: Construct, id: string, props: RelayFunctionProps) {
     super(scope, id);
     // Fail at synth, not at the first request, with every problem named.
-    parseRelayConfig(props.relayConfig, 'lambda');
+    parseRelayConfig(props.relayConfig, 'lambda', PROVIDERS);
     const configJson = JSON.stringify(props.relayConfig);
     if (Buffer.byteLength(configJson) > MAX_CONFIG_BYTES) {
       throw new Error(`RelayFunction: the relay config is ${Buffer.byteLength(configJson)} bytes as JSON; Lambda environment variables allow about ${MAX_CONFIG_BYTES}. Shorten provider or model names, or drop unused routes.`);
@@ -101,7 +102,7 @@ export class RelayFunction extends Construct {
     );
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: path.join(PROJECT_ROOT, 'lambda', 'adapters', 'lambda-stream.ts'),
+      entry: path.join(PROJECT_ROOT, 'lambda', 'hosts', 'lambda', 'handler.ts'),
       handler: 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),

@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { COUNTERS_TABLE, KEYS_TABLE, SECRETS_TABLE, USAGE_TABLE } from '../../lambda/adapters/table-schema';
+import { COUNTERS_TABLE, KEYS_TABLE, SECRETS_TABLE, USAGE_TABLE } from '../../lambda/stores/dynamodb/schema';
 import { USAGE_RETENTION_DAYS } from '../../lambda/core/usage';
 import { acknowledge } from './nag';
 

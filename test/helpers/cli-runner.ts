@@ -1,5 +1,6 @@
-/** Runs the `mixroute` command line in this process, capturing what it prints. */
-import { main } from '../../bin/cli';
+/** Runs the `mixroute` command line in this process on an injected io, capturing what it prints. */
+import { main } from '../../bin/cli/main';
+import type { CliIo } from '../../bin/cli/io';
 
 export interface CliResult {
   readonly code: number;
@@ -9,25 +10,17 @@ export interface CliResult {
   json(): any;
 }
 
-export async function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export async function cli(args: string[], env: Record<string, string> = {}, stdin = ''): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true));
-  const saved: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(env)) {
-    saved[name] = process.env[name];
-    process.env[name] = value;
-  }
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr, json: () => JSON.parse(stdout) };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  }
+  const io: CliIo = {
+    print: (line = '') => void (stdout += line + '\n'),
+    printJson: (value) => void (stdout += JSON.stringify(value, null, 2) + '\n'),
+    error: (text) => void (stderr += text),
+    progress: () => undefined,
+    readSecret: async () => stdin,
+    env: { ...process.env, ...env },
+  };
+  const code = await main(args, io);
+  return { code, stdout, stderr, json: () => JSON.parse(stdout) };
 }

@@ -1,6 +1,6 @@
 /** Replays an SSE byte stream through the splitter and a provider meter, as the relay does. */
 import { SseEventSplitter } from '../../lambda/core/sse';
-import type { MeterReading, StreamMeter } from '../../lambda/providers/types';
+import type { MeterReading, StreamMeter } from '../../lambda/core/provider';
 
 export function replay(meter: StreamMeter, chunks: Uint8Array[]): { output: string; reading: MeterReading } {
   const splitter = new SseEventSplitter();

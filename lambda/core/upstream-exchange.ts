@@ -1,0 +1,217 @@
+/**
+ * The upstream exchange: the route's candidates tried in order, each attempt with its deadlines
+ * (headers for this attempt, one re-armed idle timer between chunks, what is left of the request's
+ * total), failover on connect errors, timeouts before the first byte and retryable statuses, and
+ * Retry-After honoured before asking the same provider again. Nothing is retried once a byte has
+ * reached the caller: that is decided before this returns.
+ */
+import type { ProviderConfig, RelayConfig, RelaySettings, RouteCandidate } from './config';
+import type { ProviderCredentials } from './credentials';
+import type { ForwardedEndpoint } from './endpoints';
+import { asRelayError, RelayError } from './errors';
+import { header, type HeaderMap } from './http';
+import type { Clock, UpstreamClient, UpstreamResponse } from './ports';
+import type { JsonObject, UpstreamRequest } from './provider';
+import { retryAfterToMs, upstreamError, upstreamStatusError } from './upstream-errors';
+
+export type AbortReason = 'timeout' | 'client';
+
+export function clientClosed(): RelayError {
+  return new RelayError(499, 'client_closed', 'The client closed the request.');
+}
+
+/**
+ * One upstream attempt: its abort signal and its deadlines. Remembers why it was aborted so the
+ * caller gets the right error.
+ */
+export class UpstreamAttempt {
+  private readonly controller = new AbortController();
+  private reason?: AbortReason;
+  private readonly totalTimer: ReturnType<typeof setTimeout>;
+  private headersTimer?: ReturnType<typeof setTimeout>;
+  private readonly onClientAbort = () => this.abort('client');
+
+  constructor(
+    private readonly settings: RelaySettings,
+    /** What is left of the request's total deadline. */
+    remainingMs: number,
+    private readonly clientSignal?: AbortSignal,
+  ) {
+    this.totalTimer = setTimeout(() => this.abort('timeout'), Math.max(0, remainingMs));
+    this.headersTimer = setTimeout(() => this.abort('timeout'), settings.headersTimeoutMs);
+    if (clientSignal?.aborted) this.abort('client');
+    clientSignal?.addEventListener('abort', this.onClientAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get abortReason(): AbortReason | undefined {
+    return this.reason;
+  }
+
+  headersArrived(): void {
+    clearTimeout(this.headersTimer);
+    this.headersTimer = undefined;
+  }
+
+  /**
+   * The body's chunks, failing when the upstream stays silent longer than the idle timeout. One
+   * timer serves the whole body: it is re-armed per chunk, and while the caller is still taking a
+   * chunk (backpressure) it waits instead of firing.
+   */
+  async *chunks(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    let waiting = true;
+    const idle = setTimeout(() => {
+      if (waiting) this.abort('timeout');
+      else idle.refresh();
+    }, this.settings.idleTimeoutMs);
+    try {
+      for await (const chunk of body) {
+        waiting = false;
+        yield chunk;
+        waiting = true;
+        idle.refresh();
+      }
+    } finally {
+      clearTimeout(idle);
+    }
+  }
+
+  /** The error for a failed exchange, by what we know of its cause (never the upstream's text). */
+  failure(phase: 'before-headers' | 'mid-body'): RelayError {
+    if (this.reason === 'timeout') return upstreamError('upstream_timeout');
+    if (this.reason === 'client') return clientClosed();
+    return phase === 'before-headers'
+      ? upstreamError('upstream_unavailable', { status: 502, message: 'The relay could not reach the upstream provider.', headers: {} })
+      : upstreamError('upstream_error', { message: 'The upstream connection failed while sending the answer.' });
+  }
+
+  close(): void {
+    clearTimeout(this.totalTimer);
+    clearTimeout(this.headersTimer);
+    this.clientSignal?.removeEventListener('abort', this.onClientAbort);
+  }
+
+  abort(reason: AbortReason): void {
+    this.reason ??= reason;
+    this.controller.abort();
+  }
+}
+
+export interface ExchangeInput {
+  readonly config: RelayConfig;
+  readonly endpoint: ForwardedEndpoint;
+  /** Candidates in the order to try them. */
+  readonly candidates: readonly RouteCandidate[];
+  readonly body: JsonObject;
+  readonly rawBody: Uint8Array;
+  readonly clientHeaders: HeaderMap;
+  readonly keyId: string;
+  /** Epoch ms by which the whole request must be done. */
+  readonly deadline: number;
+  readonly signal?: AbortSignal;
+  /** Told which provider each attempt goes to (the usage record names the last one). */
+  onAttempt(provider: ProviderConfig, request?: UpstreamRequest): void;
+}
+
+export interface ExchangeDeps {
+  readonly upstream: UpstreamClient;
+  readonly credentials: ProviderCredentials;
+  readonly clock: Clock;
+}
+
+export interface Exchange {
+  readonly provider: ProviderConfig;
+  readonly request: UpstreamRequest;
+  readonly response: UpstreamResponse;
+  readonly attempt: UpstreamAttempt;
+}
+
+/** Tries the candidates until one answers with a status the caller can be given; throws the last error otherwise. */
+export async function exchange(input: ExchangeInput, deps: ExchangeDeps): Promise<Exchange> {
+  const { settings } = input.config;
+  let lastError: RelayError | undefined;
+  let retryAfterMs = 0;
+  for (const [index, candidate] of input.candidates.entries()) {
+    const isLast = index === input.candidates.length - 1;
+    const provider = input.config.providers.get(candidate.provider) as ProviderConfig;
+    // Retry-After speaks for the provider that sent it: honour it (up to a cap) before asking the same one again.
+    if (index > 0 && retryAfterMs > 0 && input.candidates[index - 1].provider === provider.name) {
+      await sleep(Math.min(retryAfterMs, settings.maxRetryAfterMs, input.deadline - deps.clock.now()), input.signal);
+    }
+    if (input.signal?.aborted) throw clientClosed();
+    if (deps.clock.now() >= input.deadline) throw lastError ?? upstreamError('upstream_timeout');
+    input.onAttempt(provider);
+    retryAfterMs = 0;
+
+    let secret: string | undefined;
+    if (provider.adapter.credential === 'stored-secret') {
+      try {
+        secret = await deps.credentials.get(provider);
+      } catch (error) {
+        lastError = asRelayError(error);
+        if (isLast) throw lastError;
+        continue;
+      }
+    }
+    const adapter = provider.adapter.endpoints[input.endpoint];
+    if (!adapter) continue; // routing only hands over candidates that serve the endpoint
+    let request: UpstreamRequest;
+    try {
+      request = await adapter.buildRequest({
+        endpoint: input.endpoint,
+        provider,
+        upstreamModel: candidate.model,
+        body: input.body,
+        rawBody: input.rawBody,
+        clientHeaders: input.clientHeaders,
+        secret,
+        keyId: input.keyId,
+      });
+    } catch (error) {
+      if (error instanceof RelayError) throw error;
+      // JSON.stringify of a pathological body (e.g. nesting too deep) is the caller's problem.
+      throw new RelayError(400, 'invalid_request', 'Request body could not be forwarded.');
+    }
+    input.onAttempt(provider, request);
+
+    const attempt = new UpstreamAttempt(settings, input.deadline - deps.clock.now(), input.signal);
+    let response: UpstreamResponse;
+    try {
+      response = await deps.upstream({ url: request.url, method: request.method, headers: request.headers, body: request.body, signal: attempt.signal });
+    } catch {
+      attempt.close();
+      // Nothing reached the caller yet: a connect error or a timeout before the first byte fails over.
+      lastError = attempt.failure('before-headers');
+      if (lastError.code === 'client_closed' || isLast) throw lastError;
+      continue;
+    }
+    attempt.headersArrived();
+
+    if (response.status < 200 || response.status > 299) {
+      attempt.close();
+      response.discard();
+      lastError = upstreamStatusError(response);
+      if (isLast || !settings.retryStatuses.includes(response.status)) throw lastError;
+      retryAfterMs = retryAfterToMs(header(response.headers, 'retry-after'), deps.clock.now());
+      continue;
+    }
+    return { provider, request, response, attempt };
+  }
+  throw lastError ?? new RelayError(500, 'internal_error', 'The relay failed to process the request.');
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

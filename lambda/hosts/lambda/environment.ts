@@ -1,0 +1,40 @@
+/** Reads the function's environment once per container and builds the relay; clients are reused across invocations. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { parseRelayConfigText } from '../../core/config';
+import type { RelayHandler } from '../../core/http';
+import { createLogger } from '../../core/log';
+import { PROVIDERS } from '../../providers/registry';
+import { createDynamoStores } from '../../stores/dynamodb';
+import { KmsCipher } from '../../stores/kms-cipher';
+import { composeRelay } from '../shared/compose';
+import { createEmfMetrics } from './emf-metrics';
+
+const writeLine = (line: string) => void process.stdout.write(line + '\n');
+
+export function relayFromEnvironment(env: NodeJS.ProcessEnv = process.env): RelayHandler {
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new Error(`environment variable ${name} is not set`);
+    return value;
+  };
+  const config = parseRelayConfigText(required('MIXROUTE_CONFIG'), 'lambda', 'MIXROUTE_CONFIG', PROVIDERS);
+  const dynamo = new DynamoDBClient({});
+  const stores = createDynamoStores(dynamo, {
+    keys: required('MIXROUTE_KEYS_TABLE'),
+    secrets: required('MIXROUTE_SECRETS_TABLE'),
+    usage: required('MIXROUTE_USAGE_TABLE'),
+    counters: required('MIXROUTE_COUNTERS_TABLE'),
+  });
+  return composeRelay({
+    config,
+    keys: stores.keys,
+    usage: stores.usage,
+    secrets: stores.secrets,
+    counters: stores.counters,
+    cipher: new KmsCipher(new KMSClient({}), required('MIXROUTE_KMS_KEY_ID')),
+    logger: createLogger(writeLine),
+    metrics: createEmfMetrics(env.MIXROUTE_METRICS_NAMESPACE || 'Mixroute', writeLine),
+    privacy: env.MIXROUTE_TRAIL_RETENTION_DAYS ? { trailRetentionDays: Number(env.MIXROUTE_TRAIL_RETENTION_DAYS) } : {},
+  }).handle;
+}
