@@ -188,7 +188,7 @@ function coldStart(work: string): { bundleBytes: number; external: string[]; loa
   const external = ['@aws-sdk/*'];
   const build = spawnSync(
     join(ROOT, 'node_modules', '.bin', 'esbuild'),
-    [join(ROOT, 'lambda/adapters/lambda-stream.ts'), '--bundle', '--platform=node', '--format=cjs', '--minify', '--target=node20', `--outfile=${bundle}`, ...external.map((e) => `--external:${e}`)],
+    [join(ROOT, 'lambda/hosts/lambda/handler.ts'), '--bundle', '--platform=node', '--format=cjs', '--minify', '--target=node20', `--outfile=${bundle}`, ...external.map((e) => `--external:${e}`)],
     { encoding: 'utf8' },
   );
   if (build.status !== 0) throw new Error(`esbuild failed: ${build.stderr}`);

@@ -266,12 +266,14 @@ export async function buildRelay(options: BuildOptions = {}): Promise<TestRelay>
       await ensureMotoTables(client);
       closeStore = async () => client.destroy();
     } else {
-      const embedded: EmbeddedStore = await startEmbeddedStore();
-      client = localDynamoClient(embedded.endpoint);
+      const socketDir = mkdtempSync(join(tmpdir(), 'mixroute-store-'));
+      const embedded: EmbeddedStore = await startEmbeddedStore({ socketPath: join(socketDir, 'store.sock'), inProcess: true });
+      client = localDynamoClient(embedded.socketPath);
       await ensureTables(client);
       closeStore = async () => {
         client.destroy();
         await embedded.close();
+        rmSync(socketDir, { recursive: true, force: true });
       };
     }
     stores = createDynamoStores(client, LOCAL_TABLE_NAMES);
@@ -433,7 +435,7 @@ export async function startDevServerRelay(
       if (provider.adapter.credential === 'stored-secret') await setProviderKey(server.stores.secrets, server.cipher, provider.name, secretFor(provider.name));
     }
   }
-  const client = localDynamoClient(server.storeEndpoint);
+  const client = localDynamoClient(server.storeSocket);
   const tables = await dynamoTables(client);
   const relay: DevServerRelay = {
     server,

@@ -27,3 +27,5 @@ export function createStreamingHandler(getRelay: () => RelayHandler): StreamingH
 let relay: RelayHandler | undefined;
 
 export const handler = lambdaRuntime().streamifyResponse(createStreamingHandler(() => (relay ??= relayFromEnvironment())));
+
+export { relayFromEnvironment } from './environment';

@@ -2,7 +2,8 @@
  * Local mode: the dev server (node:http host + embedded store + local cipher) and the way admin
  * commands find a running dev server through a small state file in the data dir.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createClientKey } from '../../admin/keys';
@@ -23,8 +24,10 @@ const STORE_DIR = 'store';
 
 export interface DevServerState {
   readonly pid: number;
-  /** The embedded store's DynamoDB endpoint on loopback. */
-  readonly storeEndpoint: string;
+  /** The embedded store's Unix socket (in a 0700 directory: only this user can reach it). */
+  readonly storeSocket: string;
+  /** The embedded store's own process. */
+  readonly storePid?: number;
   readonly relayUrl: string;
   /** The config file the server runs with (absolute), so admin commands on this data dir use it too. */
   readonly configPath: string;
@@ -71,6 +74,27 @@ function writeState(dataDir: string, state: DevServerState): void {
   renameSync(temporary, file);
 }
 
+/** Longest socket path that fits every platform's sockaddr_un. */
+const MAX_SOCKET_PATH = 100;
+
+/**
+ * The store's socket, in a directory only this user can enter: `<data dir>/run` (0700, ours), or
+ * a fresh private directory under the system temp dir when that path is too long for a socket.
+ */
+function privateSocketPath(dataDir: string): { socket: string; temporaryDir?: string } {
+  const runDir = join(dataDir, 'run');
+  const socket = join(runDir, 'store.sock');
+  if (socket.length <= MAX_SOCKET_PATH) {
+    mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    const info = statSync(runDir);
+    if (typeof process.getuid === 'function' && info.uid !== process.getuid()) throw new Error(`${runDir} belongs to another user; remove it or pick another --data-dir`);
+    chmodSync(runDir, 0o700);
+    return { socket };
+  }
+  const temporaryDir = mkdtempSync(join(tmpdir(), 'mixroute-run-'));
+  return { socket: join(temporaryDir, 'store.sock'), temporaryDir };
+}
+
 export interface LocalAdminContext {
   readonly client: DynamoDBClient;
   readonly stores: DynamoStores;
@@ -82,7 +106,7 @@ export interface LocalAdminContext {
 export function connectToDevServer(dataDir: string): LocalAdminContext {
   const state = readDevServerState(dataDir);
   if (!state) throw new DevServerNotRunningError(dataDir);
-  const client = localDynamoClient(state.storeEndpoint);
+  const client = localDynamoClient(state.storeSocket);
   return { client, stores: createDynamoStores(client, LOCAL_TABLE_NAMES), cipher: LocalCipher.open(dataDir), state };
 }
 
@@ -103,7 +127,7 @@ export interface DevServerOptions {
 
 export interface DevServer {
   readonly url: string;
-  readonly storeEndpoint: string;
+  readonly storeSocket: string;
   readonly config: RelayConfig;
   readonly stores: DynamoStores;
   readonly cipher: LocalCipher;
@@ -124,8 +148,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const storePath = join(dataDir, STORE_DIR);
   const freshStore = options.inMemoryStore || !existsSync(storePath);
   if (!options.inMemoryStore) mkdirSync(storePath, { recursive: true, mode: 0o700 });
-  const store = await startEmbeddedStore({ path: options.inMemoryStore ? undefined : storePath });
-  const client = localDynamoClient(store.endpoint);
+  const socket = privateSocketPath(dataDir);
+  const store = await startEmbeddedStore({ socketPath: socket.socket, path: options.inMemoryStore ? undefined : storePath, inProcess: options.inMemoryStore });
+  const client = localDynamoClient(store.socketPath);
   try {
     await ensureTables(client);
   } catch (error) {
@@ -145,8 +170,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const relay = composeRelay({
     config,
     keys: stores.keys,
-    // Batched: under load one BatchWriteItem carries up to 25 records (the Lambda writes one per invocation).
-    usage: new BatchingUsageWriter(stores.usage),
+    // Batched: one BatchWriteItem carries up to 25 records gathered over 50 ms (the Lambda writes one per invocation).
+    usage: new BatchingUsageWriter(stores.usage, { lingerMs: 50 }),
     secrets: stores.secrets,
     counters: stores.counters,
     cipher,
@@ -161,7 +186,14 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     await store.close();
     throw error;
   }
-  const state: DevServerState = { pid: process.pid, storeEndpoint: store.endpoint, relayUrl: server.url, configPath: resolve(options.configPath), startedAt: new Date().toISOString() };
+  const state: DevServerState = {
+    pid: process.pid,
+    storeSocket: store.socketPath,
+    ...(store.pid ? { storePid: store.pid } : {}),
+    relayUrl: server.url,
+    configPath: resolve(options.configPath),
+    startedAt: new Date().toISOString(),
+  };
   writeState(dataDir, state);
 
   await printBanner(options, { url: server.url, dataDir, found, config, stores, env, firstKey });
@@ -169,7 +201,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   let closing: Promise<void> | undefined;
   return {
     url: server.url,
-    storeEndpoint: store.endpoint,
+    storeSocket: store.socketPath,
     config,
     stores,
     cipher,
@@ -180,6 +212,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         await server.close();
         client.destroy();
         await store.close();
+        if (socket.temporaryDir) rmSync(socket.temporaryDir, { recursive: true, force: true });
         if (readDevServerState(dataDir)?.pid === process.pid) rmSync(join(dataDir, STATE_FILE), { force: true });
       })();
       return closing;

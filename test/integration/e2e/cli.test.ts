@@ -62,6 +62,14 @@ describe('admin commands against a running dev server', () => {
     expect(await h.dumpTables()).not.toContain('sk-from-stdin-123');
   });
 
+  test('a command given only --data-dir uses the config the dev server runs with', async () => {
+    // The server was started with --config <data dir>/mixroute.config.json; the CLI runs elsewhere, with no --config.
+    const result = await run(['providers', 'set-key', 'anthropic', '--data-dir', h.dataDir], 'sk-ant-from-stdin\n');
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: expect.not.stringContaining('not configured') });
+    const listed = JSON.parse((await run(['providers', 'list', '--json', '--data-dir', h.dataDir])).stdout);
+    expect(listed.map((p: { name: string }) => p.name).sort()).toEqual(['anthropic', 'openai']);
+  });
+
   test('rejects a secret given on the command line without echoing it (exit 2)', async () => {
     const result = await run(['providers', 'set-key', 'openai', 'sk-on-argv-999', '--data-dir', h.dataDir, '--config', configPath]);
     expect(result.code).toBe(2);

@@ -1,4 +1,7 @@
 /** The DynamoDB adapter against the embedded store (dynalite), the same code that serves AWS. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createDynamoStores, type DynamoStores } from '../../../lambda/stores/dynamodb';
 import { ensureTables, localDynamoClient, startEmbeddedStore, type EmbeddedStore } from '../../../lambda/hosts/local/embedded-store';
 import { LOCAL_TABLE_NAMES } from '../../../lambda/stores/dynamodb/schema';
@@ -12,8 +15,8 @@ let client: DynamoDBClient;
 let stores: DynamoStores;
 
 beforeAll(async () => {
-  store = await startEmbeddedStore();
-  client = localDynamoClient(store.endpoint);
+  store = await startEmbeddedStore({ socketPath: join(mkdtempSync(join(tmpdir(), 'mixroute-store-')), 'store.sock'), inProcess: true });
+  client = localDynamoClient(store.socketPath);
   await ensureTables(client);
   await ensureTables(client); // idempotent
   stores = createDynamoStores(client, LOCAL_TABLE_NAMES);
