@@ -1,12 +1,13 @@
 /**
  * Local-mode host: node:http around the relay core. IncomingMessage becomes the relay's request
- * as is (its headers object, the message itself as the body's chunks), the response goes out through
+ * as is (its headers object, its chunks as the body), the response goes out through
  * the shared response writer, and the client's disconnect aborts the upstream call (local mode can
  * see it; Lambda cannot). Background work (usage writes) is tracked so `close()` waits for it.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RelayHandler, RelayRequest, RelayResponse } from '../../core/http';
+import { readableChunks } from '../shared/readable-chunks';
 import { writeBody } from '../shared/response-writer';
 
 const INTERNAL_ERROR = '{"error":{"message":"internal error","type":"server_error","code":"internal_error"}}';
@@ -22,7 +23,8 @@ export function toRelayRequest(req: IncomingMessage): RelayRequest {
     path: path.startsWith('/') ? path : '/',
     query: queryAt < 0 ? '' : url.slice(queryAt + 1),
     headers: req.headers,
-    body: method === 'GET' || method === 'HEAD' ? undefined : req,
+    // Not destroyed when the core stops early (e.g. 413): the answer still goes out on this connection.
+    body: method === 'GET' || method === 'HEAD' ? undefined : readableChunks(req, { destroyOnReturn: false }),
   };
 }
 

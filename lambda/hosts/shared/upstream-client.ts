@@ -2,11 +2,12 @@
  * The upstream client port over node:http/https: pooled keep-alive connections per upstream, a
  * connect timeout, TLS verified by Node's defaults, redirects never followed (node:http does not
  * follow them), and the call's AbortSignal honoured before and after the headers arrive. The body
- * is the IncomingMessage itself (an async iterable of Buffers): nothing is copied or wrapped.
+ * is the IncomingMessage's own chunks: nothing is copied.
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { UpstreamClient, UpstreamResponse } from '../../core/ports';
+import { readableChunks } from './readable-chunks';
 
 export interface UpstreamClientOptions {
   /** Time allowed to open a new connection (TCP and TLS); reused connections skip it. */
@@ -44,7 +45,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
           const status = res.statusCode ?? 502;
           const noBody = NULL_BODY_STATUSES.has(status);
           if (noBody) res.resume();
-          resolve({ status, headers: res.headers, body: noBody ? EMPTY : res, discard: () => res.destroy() });
+          resolve({ status, headers: res.headers, body: noBody ? EMPTY : readableChunks(res), discard: () => res.destroy() });
         },
       );
       request.on('socket', (socket) => {
