@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { createClientKey, type CreateKeyInput } from '../../lambda/admin/keys';
 import { setProviderKey } from '../../lambda/admin/providers';
 import { parseRelayConfig, type RelayConfig } from '../../lambda/core/config';
@@ -27,7 +27,7 @@ import { composeRelay } from '../../lambda/hosts/shared/compose';
 import { createUpstreamClient } from '../../lambda/hosts/shared/upstream-client';
 import { PROVIDERS } from '../../lambda/providers/registry';
 import { createDynamoStores } from '../../lambda/stores/dynamodb';
-import { COUNTERS_TABLE, KEYS_TABLE, LOCAL_TABLE_NAMES, SECRETS_TABLE, USAGE_TABLE } from '../../lambda/stores/dynamodb/schema';
+import { LOCAL_TABLE_NAMES } from '../../lambda/stores/dynamodb/schema';
 import { createMemoryStores } from '../../lambda/stores/memory';
 import { MOTO_CLIENT_CONFIG } from './moto';
 import { startUpstreamFake, type UpstreamFake } from './upstream-fake';
@@ -220,30 +220,6 @@ async function dynamoTables(client: DynamoDBClient, names = LOCAL_TABLE_NAMES) {
   };
 }
 
-/** Creates the tables on moto with the stack's keys (moto has no TTL sweeps; reads filter anyway). */
-async function ensureMotoTables(client: DynamoDBClient): Promise<void> {
-  const specs = [
-    { name: LOCAL_TABLE_NAMES.keys, hash: KEYS_TABLE.partitionKey },
-    { name: LOCAL_TABLE_NAMES.secrets, hash: SECRETS_TABLE.partitionKey },
-    { name: LOCAL_TABLE_NAMES.usage, hash: USAGE_TABLE.partitionKey, range: USAGE_TABLE.sortKey },
-    { name: LOCAL_TABLE_NAMES.counters, hash: COUNTERS_TABLE.partitionKey },
-  ];
-  for (const spec of specs) {
-    await client
-      .send(
-        new CreateTableCommand({
-          TableName: spec.name,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [{ AttributeName: spec.hash, AttributeType: 'S' }, ...(spec.range ? [{ AttributeName: spec.range, AttributeType: 'S' as const }] : [])],
-          KeySchema: [{ AttributeName: spec.hash, KeyType: 'HASH' }, ...(spec.range ? [{ AttributeName: spec.range, KeyType: 'RANGE' as const }] : [])],
-        }),
-      )
-      .catch((error: Error) => {
-        if (error.name !== 'ResourceInUseException') throw error;
-      });
-  }
-}
-
 export async function buildRelay(options: BuildOptions = {}): Promise<TestRelay> {
   const upstream = options.upstream ?? (await startUpstreamFake({ echo: options.echo }));
   const rawConfig = options.config ? options.config(upstream.url) : testConfig(upstream.url, options.settings);
@@ -263,7 +239,7 @@ export async function buildRelay(options: BuildOptions = {}): Promise<TestRelay>
     if (options.store === 'moto') {
       if (!options.motoEndpoint) throw new Error('store: moto needs motoEndpoint');
       client = new DynamoDBClient({ ...MOTO_CLIENT_CONFIG, endpoint: options.motoEndpoint });
-      await ensureMotoTables(client);
+      await ensureTables(client);
       closeStore = async () => client.destroy();
     } else {
       const socketDir = mkdtempSync(join(tmpdir(), 'mixroute-store-'));
