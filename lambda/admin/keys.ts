@@ -20,7 +20,8 @@ export interface CreateKeyInput {
 }
 
 const KEY_NAME = /^[\p{L}\p{N} ._:@/+-]{1,64}$/u;
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$/;
+/** A model name, or a pattern ending in * ("claude-*"). */
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,126}[A-Za-z0-9._:/@*-]$|^[A-Za-z0-9]$/;
 const LIMIT_FLAGS: Record<keyof KeyLimits, string> = { requestsPerMinute: '--rpm', tokensPerDay: '--tokens-per-day', tokensPerMonth: '--tokens-per-month' };
 
 function validateName(name: string): void {

@@ -67,6 +67,14 @@ export async function removeProviderKey(store: SecretAdminStore, provider: strin
   if (!(await store.deleteProviderSecret(provider))) throw new AdminNotFoundError(`no key is stored for provider "${provider}" (see \`mixroute providers list\`)`);
 }
 
+/** The provider a model name routes to: its exact route, else the longest matching pattern's. */
+function routedProvider(routes: RelayRoutes, model: string): string | undefined {
+  if (routes.models[model] !== undefined && !model.endsWith('*')) return routes.models[model];
+  const patterns = Object.keys(routes.models).filter((name) => name.endsWith('*') && model.startsWith(name.slice(0, -1)));
+  const longest = patterns.sort((a, b) => b.length - a.length)[0];
+  return longest ? routes.models[longest] : undefined;
+}
+
 export interface ProviderTestResult {
   readonly provider: string;
   readonly model: string;
@@ -90,9 +98,10 @@ export async function testProvider(
   options: { model?: string; fetch?: typeof fetch; clock?: Clock } = {},
 ): Promise<ProviderTestResult> {
   const config = requireProvider(routes, provider);
-  const model = options.model ?? Object.entries(routes.models).find(([, p]) => p === provider)?.[0];
-  if (!model) throw new AdminInputError(`no model routes to provider "${provider}"; add one under "models" or pass --model`);
-  if (routes.models[model] !== provider) throw new AdminInputError(`model "${model}" is not routed to provider "${provider}"`);
+  // A pattern route ("claude-*") names no model to call: it needs --model.
+  const model = options.model ?? Object.entries(routes.models).find(([name, p]) => p === provider && !name.endsWith('*'))?.[0];
+  if (!model) throw new AdminInputError(`no model name routes to provider "${provider}"; add one under "models" or pass --model`);
+  if (routedProvider(routes, model) !== provider) throw new AdminInputError(`model "${model}" is not routed to provider "${provider}"`);
   const clock = options.clock ?? systemClock;
   const doFetch = options.fetch ?? fetch;
   const { key, secret } = await createClientKey(keys, { name: `providers-test-${provider}`.slice(0, 64), models: [model], expiresAt: new Date(clock.now() + 120_000).toISOString() }, clock);

@@ -40,13 +40,24 @@ function invalidKey(): RelayError {
   return new RelayError(401, 'invalid_api_key', INVALID_KEY_MESSAGE);
 }
 
-/** The key a caller presented, from `Authorization: Bearer` or `x-api-key`. */
-export function presentedKey(headers: HeaderMap): string | undefined {
+/** Marks a request that carried two different relay keys. */
+export const TWO_KEYS = Symbol('two different relay keys');
+
+/**
+ * The key a caller presented, from `Authorization: Bearer` or `x-api-key`. When both are sent and
+ * differ (Claude Code sends both when ANTHROPIC_AUTH_TOKEN and ANTHROPIC_API_KEY are set), the one
+ * shaped like a relay key is used; the other is ignored (never forwarded, never logged). Two
+ * different relay keys are refused: there is no telling which one the caller meant.
+ */
+export function presentedKey(headers: HeaderMap): string | typeof TWO_KEYS | undefined {
   const authorization = header(headers, 'authorization');
   const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
   const apiKey = header(headers, 'x-api-key')?.trim() || undefined;
-  if (bearer && apiKey && bearer !== apiKey) return undefined;
-  return bearer ?? apiKey;
+  if (!bearer || !apiKey || bearer === apiKey) return bearer ?? apiKey;
+  const bearerIsRelayKey = KEY_PATTERN.test(bearer);
+  const apiKeyIsRelayKey = KEY_PATTERN.test(apiKey);
+  if (bearerIsRelayKey && apiKeyIsRelayKey) return TWO_KEYS;
+  return apiKeyIsRelayKey ? apiKey : bearer;
 }
 
 interface CacheEntry {
@@ -78,6 +89,14 @@ export class KeyAuthenticator {
   /** Returns the caller's active key or throws 401 (or 503 when the store cannot be read: fail closed). */
   async authenticate(headers: HeaderMap, onFailure?: (reason: AuthFailure) => void): Promise<ClientKey> {
     const secret = presentedKey(headers);
+    if (secret === TWO_KEYS) {
+      onFailure?.('malformed');
+      throw new RelayError(
+        401,
+        'invalid_api_key',
+        'Two different relay keys were sent, one in Authorization: Bearer and one in x-api-key. Send one key (for Claude Code, set only one of ANTHROPIC_AUTH_TOKEN and ANTHROPIC_API_KEY).',
+      );
+    }
     if (!secret) {
       onFailure?.('missing');
       throw invalidKey();
@@ -141,7 +160,7 @@ export function isUsable(lookup: KeyLookup, nowMs: number): boolean {
   return true;
 }
 
-/** Whether a key may use a configured model. */
+/** Whether a key may use a model; its allowlist may hold patterns ending in `*` ("claude-*"). */
 export function keyAllowsModel(key: ClientKey, model: string): boolean {
-  return key.models === undefined || key.models.includes(model);
+  return key.models === undefined || key.models.some((allowed) => allowed === model || (allowed.endsWith('*') && model.startsWith(allowed.slice(0, -1))));
 }

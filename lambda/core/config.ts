@@ -21,11 +21,19 @@ export interface ProviderConfig {
   readonly options: JsonObject;
   /** Local mode only: the environment variable holding the provider key. */
   readonly apiKeyEnv?: string;
+  /**
+   * Whether the provider may keep conversations (OpenAI's `store`, stored responses). Off by
+   * default: the relay sends `store: false` and refuses requests that need stored state.
+   */
+  readonly allowProviderStorage: boolean;
 }
+
+/** A pattern route's candidate without its own `model` forwards the name the caller asked for. */
+export const REQUESTED_MODEL = '';
 
 export interface RouteCandidate {
   readonly provider: string;
-  /** The model name sent upstream (defaults to the route's name). */
+  /** The model name sent upstream (defaults to the route's name; REQUESTED_MODEL for a pattern route). */
   readonly model: string;
   /** Lower is tried first (defaults to the candidate's position in the list). */
   readonly priority: number;
@@ -34,8 +42,10 @@ export interface RouteCandidate {
 }
 
 export interface ModelRoute {
-  /** The name callers use. */
+  /** The name callers use, or a pattern ending in `*` (e.g. "claude-*") that matches names by prefix. */
   readonly name: string;
+  /** The prefix a pattern route matches; absent for an exact name. */
+  readonly prefix?: string;
   /** Where the model is served, in order of preference; the relay fails over down this list. */
   readonly candidates: readonly RouteCandidate[];
   /** The first candidate's provider, for listings. */
@@ -107,7 +117,10 @@ export class ConfigError extends Error {
   }
 }
 
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$/;
+/** A model or provider name as configured and as callers may send it. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$/;
+/** A model route pattern: a name prefix followed by `*`. */
+const ROUTE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,126}\*$/;
 const ENV_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -119,6 +132,9 @@ function checkKeys(obj: Record<string, unknown>, allowed: string[], where: strin
     if (!allowed.includes(key)) problems.push(`${where}.${key}: unknown field (expected one of ${allowed.join(', ')})`);
   }
 }
+
+/** Fields every provider type accepts: what the relay lets the provider do with the conversation. */
+const COMMON_PROVIDER_FIELDS = ['allowProviderStorage'];
 
 function parseProvider(name: string, raw: unknown, mode: RelayMode, registry: ProviderRegistry, problems: string[]): ProviderConfig | undefined {
   const where = `providers.${name}`;
@@ -138,7 +154,10 @@ function parseProvider(name: string, raw: unknown, mode: RelayMode, registry: Pr
     return undefined;
   }
   const storedSecret = adapter.credential === 'stored-secret';
-  checkKeys(raw, ['type', ...adapter.configFields, ...(storedSecret ? ['apiKeyEnv'] : [])], where, problems);
+  checkKeys(raw, ['type', ...COMMON_PROVIDER_FIELDS, ...adapter.configFields, ...(storedSecret ? ['apiKeyEnv'] : [])], where, problems);
+  if (raw.allowProviderStorage !== undefined && typeof raw.allowProviderStorage !== 'boolean') {
+    problems.push(`${where}.allowProviderStorage: expected true or false, got ${JSON.stringify(raw.allowProviderStorage)}`);
+  }
   const before = problems.length;
   const settings = adapter.parseConfig({ name, where, raw, mode, problems });
   let apiKeyEnv: string | undefined;
@@ -152,7 +171,15 @@ function parseProvider(name: string, raw: unknown, mode: RelayMode, registry: Pr
     }
   }
   if (!settings || problems.length > before) return undefined;
-  return { name, type: adapter.type, adapter, baseUrl: settings.baseUrl, options: settings.options ?? {}, ...(apiKeyEnv ? { apiKeyEnv } : {}) };
+  return {
+    name,
+    type: adapter.type,
+    adapter,
+    baseUrl: settings.baseUrl,
+    options: settings.options ?? {},
+    allowProviderStorage: raw.allowProviderStorage === true,
+    ...(apiKeyEnv ? { apiKeyEnv } : {}),
+  };
 }
 
 function parseCandidate(
@@ -187,7 +214,7 @@ function parseCandidate(
   }
   return {
     provider: raw.provider,
-    model: typeof raw.model === 'string' ? raw.model : routeName,
+    model: typeof raw.model === 'string' ? raw.model : routeName.endsWith('*') ? REQUESTED_MODEL : routeName,
     priority: typeof raw.priority === 'number' ? raw.priority : index,
     weight: typeof raw.weight === 'number' ? raw.weight : 1,
   };
@@ -200,8 +227,8 @@ function parseModel(
   problems: string[],
 ): ModelRoute | undefined {
   const where = `models.${name}`;
-  if (!NAME_PATTERN.test(name)) {
-    problems.push(`${where}: model names use letters, digits and . _ : / @ - (at most 128 characters)`);
+  if (!NAME_PATTERN.test(name) && !ROUTE_PATTERN.test(name)) {
+    problems.push(`${where}: model names use letters, digits and . _ : / @ - (at most 128 characters); a pattern ends in * (e.g. "claude-*")`);
     return undefined;
   }
   if (!isObject(raw)) {
@@ -230,7 +257,7 @@ function parseModel(
     return undefined;
   }
   const endpoints = [...new Set(served.flat())];
-  return { name, candidates: valid, provider: valid[0].provider, endpoints };
+  return { name, ...(name.endsWith('*') ? { prefix: name.slice(0, -1) } : {}), candidates: valid, provider: valid[0].provider, endpoints };
 }
 
 function endpointsOf(provider: ProviderConfig): ForwardedEndpoint[] {

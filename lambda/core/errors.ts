@@ -5,8 +5,17 @@
  */
 import { jsonResponse, type RelayResponse } from './http';
 
-/** The wire format a caller speaks; errors are answered in it. */
-export type ApiFormat = 'openai' | 'anthropic';
+/** The wire format a caller speaks; errors are answered in it. `openai-responses` is OpenAI's
+ * Responses API: OpenAI's error body, but its own `error` event in streams. */
+export type ApiFormat = 'openai' | 'openai-responses' | 'anthropic';
+
+/** A provider's own error, as the caller may see it (never logged or stored). */
+export interface ProviderErrorDetail {
+  readonly type?: string;
+  readonly code?: string;
+  readonly message?: string;
+  readonly param?: string;
+}
 
 /** Stable, content-free error codes. Logged and recorded; safe to script against. */
 export type ErrorCode =
@@ -19,6 +28,7 @@ export type ErrorCode =
   | 'model_not_found'
   | 'model_not_allowed'
   | 'wrong_endpoint_for_model'
+  | 'provider_storage_disabled'
   | 'method_not_allowed'
   | 'not_found'
   | 'provider_credential_missing'
@@ -65,6 +75,11 @@ export class RelayError extends Error {
     message: string,
     /** Extra response headers (e.g. Retry-After, Allow); values are ours, never a caller's. */
     readonly headers: Record<string, string> = {},
+    /**
+     * The provider's own error for an upstream 4xx, handed to the caller who sent the request (it may
+     * quote the caller's own prompt). Only the status and `code` are ever logged or recorded.
+     */
+    readonly providerDetail?: ProviderErrorDetail,
   ) {
     super(message);
     this.name = 'RelayError';
@@ -78,10 +93,14 @@ export class RelayError extends Error {
 
   /** The JSON error body in the caller's API format. */
   toBody(format: ApiFormat): unknown {
+    const detail = this.providerDetail;
+    const message = detail?.message ?? this.message;
     if (format === 'anthropic') {
-      return { type: 'error', error: { type: this.typeFor(format), message: this.message } };
+      return { type: 'error', error: { type: detail?.type ?? this.typeFor(format), message } };
     }
-    return { error: { message: this.message, type: this.typeFor(format), code: this.code } };
+    return {
+      error: { message, type: detail?.type ?? this.typeFor(format), code: detail?.code ?? this.code, ...(detail?.param !== undefined ? { param: detail.param } : {}) },
+    };
   }
 
   toResponse(format: ApiFormat, requestId?: string): RelayResponse {
@@ -95,6 +114,9 @@ export class RelayError extends Error {
 
   /** A server-sent event that ends a stream which already started, in the caller's format. */
   toStreamEvent(format: ApiFormat): string {
+    if (format === 'openai-responses') {
+      return `event: error\ndata: ${JSON.stringify({ type: 'error', code: this.code, message: this.message, param: null })}\n\n`;
+    }
     const body = JSON.stringify(this.toBody(format));
     return format === 'anthropic' ? `event: error\ndata: ${body}\n\n` : `data: ${body}\n\n`;
   }

@@ -1,8 +1,10 @@
 /**
  * Structured JSON log lines built from an allowlist. A field that is not listed here is dropped,
  * and string values must look like ids, names or codes, so no body, header, key or upstream text
- * can reach a log line even by mistake.
+ * can reach a log line even by mistake. The allowlist is the usage record's fixed schema, so the
+ * two cannot drift apart.
  */
+import { USAGE_FIELDS, type UsageRecord } from './usage';
 
 /** The events the relay logs; a fixed set. */
 export type LogEvent =
@@ -11,44 +13,11 @@ export type LogEvent =
   | 'usage_write_retried'
   | 'limit_check_failed';
 
-export interface LogFields {
-  requestId?: string;
-  keyId?: string;
-  model?: string;
-  provider?: string;
-  status?: number;
-  outcome?: string;
-  errorCode?: string;
-  latencyMs?: number;
-  inputTokens?: number;
-  outputTokens?: number;
-  usageSource?: string;
-  streamed?: boolean;
-  completed?: boolean;
-  timestamp?: string;
-  expiresAt?: number;
-  attempt?: number;
-}
+/** A log line's fields: those of the usage record (one source), plus the attempt of a retried write. */
+export type LogFields = { [K in keyof UsageRecord]?: UsageRecord[K] extends number | boolean ? UsageRecord[K] : string } & { attempt?: number };
 
-/** Every field a log line may hold (besides its time and event name). */
-export const LOG_FIELDS: readonly (keyof LogFields)[] = [
-  'requestId',
-  'keyId',
-  'model',
-  'provider',
-  'status',
-  'outcome',
-  'errorCode',
-  'latencyMs',
-  'inputTokens',
-  'outputTokens',
-  'usageSource',
-  'streamed',
-  'completed',
-  'timestamp',
-  'expiresAt',
-  'attempt',
-];
+/** Every field a log line may hold (besides its time and event name), derived from the usage schema. */
+export const LOG_FIELDS: readonly (keyof LogFields)[] = [...(Object.keys(USAGE_FIELDS) as (keyof UsageRecord)[]), 'attempt'];
 const ALLOWED_FIELDS: ReadonlySet<string> = new Set<string>(LOG_FIELDS);
 
 /** Ids, configured names, codes and ISO timestamps; anything else is replaced. */

@@ -11,7 +11,7 @@ import type { LimitEnforcer } from './limits';
 import type { Logger } from './log';
 import type { ClientKey, Clock, UsageStore } from './ports';
 import type { TokenCounts } from './provider';
-import { buildUsageRecord, type Outcome, type UsageRecord, type UsageSource } from './usage';
+import { buildUsageRecord, type Outcome, type RecordedEndpoint, type UsageRecord, type UsageSource } from './usage';
 import type { AuthFailure } from './auth';
 
 /** Hooks for the host's metrics (CloudWatch EMF in Lambda); all optional. */
@@ -37,6 +37,7 @@ export class RequestTrace {
   key?: ClientKey;
   model?: string;
   provider?: string;
+  endpoint?: RecordedEndpoint;
   streamed = false;
   requestBytes = 0;
   private finished = false;
@@ -105,8 +106,12 @@ export class UsageMeter {
       finishedAt,
       model: trace.model,
       provider: trace.provider,
+      endpoint: trace.endpoint,
       inputTokens: counted.inputTokens,
       outputTokens: counted.outputTokens,
+      cachedInputTokens: counted.cachedInputTokens,
+      cacheWriteTokens: counted.cacheWriteTokens,
+      reasoningTokens: counted.reasoningTokens,
       usageSource: counted.source,
       status: result.status,
       outcome: result.outcome,

@@ -6,19 +6,22 @@
  */
 import type { KeyAuthenticator } from './auth';
 import { parseJsonObject, readBody } from './body';
-import type { RelayConfig } from './config';
+import type { ProviderConfig, RelayConfig } from './config';
 import type { ProviderCredentials } from './credentials';
-import { formatFor, matchEndpoint, type ForwardedEndpoint } from './endpoints';
+import { formatFor, matchEndpoint, type ForwardedEndpoint, type MatchedEndpoint } from './endpoints';
 import { asRelayError, RelayError, type ApiFormat } from './errors';
 import { header, jsonResponse, type ExecutionContext, type RelayHandler, type RelayRequest, type RelayResponse } from './http';
-import type { LimitEnforcer } from './limits';
+import { rateLimitHeaders, type LimitEnforcer } from './limits';
 import type { Logger } from './log';
 import { outcomeOf, RequestTrace, UsageMeter, type RelayMetrics } from './metering';
 import type { ClientKey, Clock, UpstreamClient, UsageStore } from './ports';
 import { systemClock } from './ports';
 import { privacyManifest, type PrivacyManifestOptions } from './privacy';
+import type { JsonObject } from './provider';
+import { serves } from './provider';
 import { isStreamContentType, pumpStream, readAnswer, usageOfAnswer } from './response-pump';
-import { modelsForKey, orderCandidates, resolveRoute } from './routing';
+import { findRoute, modelsForKey, orderCandidates, resolveRoute, type ResolvedRoute } from './routing';
+import { keyAllowsModel } from './auth';
 import { clientClosed, exchange } from './upstream-exchange';
 
 export type { RelayMetrics } from './metering';
@@ -43,6 +46,19 @@ export interface RelayDeps {
 }
 
 const STREAM_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' } as const;
+const EMPTY_BODY = new Uint8Array(0);
+
+/** A HEAD request gets the GET answer's status and headers and no body. */
+function forMethod(method: string, response: RelayResponse): RelayResponse {
+  if (method !== 'HEAD' || response.body === undefined) return response;
+  const { body, ...head } = response;
+  if (!(body instanceof Uint8Array)) void body[Symbol.asyncIterator]().return?.();
+  return head;
+}
+
+function withHeaders(response: RelayResponse, extra: Record<string, string>): RelayResponse {
+  return Object.keys(extra).length === 0 ? response : { ...response, headers: { ...response.headers, ...extra } };
+}
 
 export class Relay {
   private readonly clock: Clock;
@@ -63,54 +79,99 @@ export class Relay {
   }
 
   /** Never throws: every failure becomes a response in the caller's API format. */
-  readonly handle: RelayHandler = async (request, ctx) => {
+  readonly handle: RelayHandler = async (request, ctx) => forMethod(request.method, await this.answer(request, ctx));
+
+  private async answer(request: RelayRequest, ctx: ExecutionContext): Promise<RelayResponse> {
     const trace = new RequestTrace(this.meter, ctx);
     const format = formatFor(request.path, request.headers);
+    let limitHeaders: Record<string, string> = {};
     try {
       const endpoint = matchEndpoint(request.method, request.path);
-      if (endpoint.name === 'healthz') return jsonResponse(200, { status: 'ok' }, { 'x-request-id': trace.requestId });
-      if (endpoint.name === 'privacy') return jsonResponse(200, privacyManifest(this.deps.privacy), { 'x-request-id': trace.requestId });
+      trace.endpoint = endpoint.recorded;
+      const ids = { 'x-request-id': trace.requestId };
+      if (endpoint.name === 'healthz') return jsonResponse(200, { status: 'ok' }, ids);
+      if (endpoint.name === 'root') return jsonResponse(200, { service: 'mixroute', status: 'ok', docs: 'OpenAI-compatible API under /v1 (base URL https://HOST/v1); Anthropic Messages at /v1/messages (base URL https://HOST)' }, ids);
+      if (endpoint.name === 'privacy') return jsonResponse(200, privacyManifest(this.deps.privacy), ids);
       trace.key = await this.deps.keys.authenticate(request.headers, (reason) => this.deps.metrics?.authFailed?.(reason));
-      await this.deps.limits?.admit(trace.key, trace.requestId);
-      if (endpoint.name === 'models') {
-        const response = this.listModels(trace.key, format, trace.requestId);
+      limitHeaders = rateLimitHeaders(await this.deps.limits?.admit(trace.key, trace.requestId));
+      let response: RelayResponse;
+      if (endpoint.name === 'models' || endpoint.name === 'model') {
+        response = this.models(trace.key, format, trace.requestId, endpoint.id);
         trace.finish({ status: 200, outcome: 'ok', completed: true });
-        return response;
+      } else {
+        response = await this.forward(request, endpoint, format, trace, ctx);
       }
-      return await this.forward(request, endpoint.name, format, trace, ctx);
+      return withHeaders(response, limitHeaders);
     } catch (error) {
       const relayError = ctx.signal?.aborted && !(error instanceof RelayError) ? clientClosed() : asRelayError(error);
       trace.finish({ status: relayError.status, outcome: outcomeOf(relayError), errorCode: relayError.code });
-      return relayError.toResponse(format, trace.requestId);
+      return withHeaders(relayError.toResponse(format, trace.requestId), { ...limitHeaders, ...relayError.headers });
     }
-  };
-
-  private listModels(key: ClientKey, format: ApiFormat, requestId: string): RelayResponse {
-    const routes = modelsForKey(this.deps.config, key);
-    const headers = { 'x-request-id': requestId };
-    if (format === 'anthropic') {
-      const data = routes.map((r) => ({ type: 'model', id: r.name, display_name: r.name, created_at: '1970-01-01T00:00:00Z' }));
-      return jsonResponse(200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null }, headers);
-    }
-    return jsonResponse(200, { object: 'list', data: routes.map((r) => ({ id: r.name, object: 'model', created: 0, owned_by: r.provider })) }, headers);
   }
 
-  private async forward(request: RelayRequest, endpoint: ForwardedEndpoint, format: ApiFormat, trace: RequestTrace, ctx: ExecutionContext): Promise<RelayResponse> {
+  /** GET /v1/models (exact names the key may use) and GET /v1/models/{id}, in the caller's shape. */
+  private models(key: ClientKey, format: ApiFormat, requestId: string, id?: string): RelayResponse {
+    const headers = { 'x-request-id': requestId };
+    const anthropic = format === 'anthropic';
+    const openAiModel = (name: string, provider: string) => ({ id: name, object: 'model', created: 0, owned_by: provider });
+    const anthropicModel = (name: string) => ({ type: 'model', id: name, display_name: name, created_at: '1970-01-01T00:00:00Z' });
+    if (id !== undefined) {
+      const route = findRoute(this.deps.config, id);
+      if (!route || !keyAllowsModel(key, id) || (anthropic && !route.endpoints.includes('messages'))) {
+        throw new RelayError(404, 'model_not_found', 'The requested model is not served by this relay to your key. GET /v1/models lists the models your key may use.');
+      }
+      return jsonResponse(200, anthropic ? anthropicModel(id) : openAiModel(id, route.provider), headers);
+    }
+    const routes = modelsForKey(this.deps.config, key);
+    if (anthropic) {
+      // Anthropic clients can only call models served on /v1/messages.
+      const data = routes.filter((r) => r.endpoints.includes('messages')).map((r) => anthropicModel(r.name));
+      return jsonResponse(200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null }, headers);
+    }
+    return jsonResponse(200, { object: 'list', data: routes.map((r) => openAiModel(r.name, r.provider)) }, headers);
+  }
+
+  /** A stored response (GET/DELETE /v1/responses/{id}) names no model: it goes to the provider that may store. */
+  private storedResponseRoute(): ResolvedRoute {
+    const provider = [...this.deps.config.providers.values()].find((p: ProviderConfig) => p.allowProviderStorage && serves(p, 'stored_response'));
+    if (!provider) {
+      throw new RelayError(
+        400,
+        'provider_storage_disabled',
+        'Stored responses are not available: this relay makes the provider keep nothing (it sends store: false). Keep the response you received, or ask the operator to set "allowProviderStorage": true for a provider.',
+      );
+    }
+    const route = { name: '-', provider: provider.name, endpoints: ['stored_response'] as ForwardedEndpoint[], candidates: [{ provider: provider.name, model: '-', priority: 0, weight: 1 }] };
+    return { route, model: '-', candidates: route.candidates };
+  }
+
+  private async forward(request: RelayRequest, endpoint: MatchedEndpoint, format: ApiFormat, trace: RequestTrace, ctx: ExecutionContext): Promise<RelayResponse> {
     const { config } = this.deps;
     const { settings } = config;
-    const rawBody = await readBody(request, settings.maxBodyBytes);
-    trace.requestBytes = rawBody.length;
-    const body = parseJsonObject(rawBody);
+    const name = endpoint.name as ForwardedEndpoint;
     const key = trace.key as ClientKey;
-    const { route, candidates } = resolveRoute(config, key, endpoint, body.model);
-    trace.model = route.name;
-    trace.provider = route.provider;
+    let rawBody: Uint8Array = EMPTY_BODY;
+    let body: JsonObject = {};
+    let resolved: ResolvedRoute;
+    if (name === 'stored_response') {
+      resolved = this.storedResponseRoute();
+      trace.provider = resolved.route.provider;
+    } else {
+      rawBody = await readBody(request, settings.maxBodyBytes);
+      trace.requestBytes = rawBody.length;
+      body = parseJsonObject(rawBody);
+      resolved = resolveRoute(config, key, name, body.model);
+      trace.model = resolved.model;
+      trace.provider = resolved.route.provider;
+    }
 
     const { request: upstream, response, attempt } = await exchange(
       {
         config,
-        endpoint,
-        candidates: orderCandidates(candidates, this.random),
+        endpoint: name,
+        method: request.method,
+        pathId: endpoint.id,
+        candidates: orderCandidates(resolved.candidates, this.random),
         body,
         rawBody,
         clientHeaders: request.headers,

@@ -74,7 +74,7 @@ export interface SecretCipher {
 /** One call to an upstream provider. */
 export interface UpstreamCall {
   readonly url: string;
-  readonly method: 'POST' | 'GET';
+  readonly method: 'POST' | 'GET' | 'DELETE';
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: Uint8Array | string;
   /** Aborting it cancels the call, before or after the answer's headers arrived. */

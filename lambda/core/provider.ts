@@ -8,6 +8,7 @@
  * how they are metered. The core knows only this port; the hosts compose the registry.
  */
 import type { ForwardedEndpoint } from './endpoints';
+import type { ProviderErrorDetail } from './errors';
 import type { HeaderMap } from './http';
 import type { ProviderConfig, RelayMode } from './config';
 
@@ -59,6 +60,10 @@ export type CredentialMode = 'stored-secret' | 'runtime-role' | 'none';
 
 export interface ForwardInput {
   readonly endpoint: ForwardedEndpoint;
+  /** The caller's method (POST, or GET/DELETE for a stored response). */
+  readonly method: string;
+  /** The id in the caller's path, for endpoints that have one (a stored response). */
+  readonly pathId?: string;
   readonly provider: ProviderConfig;
   /** The model name to send upstream (the route candidate's). */
   readonly upstreamModel: string;
@@ -75,7 +80,7 @@ export interface ForwardInput {
 
 export interface UpstreamRequest {
   readonly url: string;
-  readonly method: 'POST' | 'GET';
+  readonly method: 'POST' | 'GET' | 'DELETE';
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: Uint8Array | string;
   /** The caller asked for a stream. */
@@ -88,6 +93,11 @@ export interface UpstreamRequest {
   createDecoder?(): StreamDecoder;
   /** Token counts from a complete JSON answer, if it reports them. */
   jsonUsage(value: unknown): TokenCounts | undefined;
+  /**
+   * The provider's own error from a 4xx answer's body (type, code, message), so the caller can act
+   * on it (e.g. "prompt is too long"). The core caps and masks it, and never logs or stores it.
+   */
+  readError?(body: unknown): ProviderErrorDetail | undefined;
 }
 
 /** How a provider type serves one client endpoint. */

@@ -12,7 +12,9 @@ import { asRelayError, RelayError } from './errors';
 import { header, type HeaderMap } from './http';
 import type { Clock, UpstreamClient, UpstreamResponse } from './ports';
 import type { JsonObject, UpstreamRequest } from './provider';
-import { retryAfterToMs, upstreamError, upstreamStatusError } from './upstream-errors';
+import { joinChunks } from './body';
+import type { ProviderErrorDetail } from './errors';
+import { callerSafeDetail, MAX_ERROR_BODY_BYTES, PASSED_ON_STATUSES, retryAfterToMs, upstreamError, upstreamStatusError } from './upstream-errors';
 
 export type AbortReason = 'timeout' | 'client';
 
@@ -103,6 +105,8 @@ export class UpstreamAttempt {
 export interface ExchangeInput {
   readonly config: RelayConfig;
   readonly endpoint: ForwardedEndpoint;
+  readonly method: string;
+  readonly pathId?: string;
   /** Candidates in the order to try them. */
   readonly candidates: readonly RouteCandidate[];
   readonly body: JsonObject;
@@ -162,6 +166,8 @@ export async function exchange(input: ExchangeInput, deps: ExchangeDeps): Promis
     try {
       request = await adapter.buildRequest({
         endpoint: input.endpoint,
+        method: input.method,
+        pathId: input.pathId,
         provider,
         upstreamModel: candidate.model,
         body: input.body,
@@ -191,9 +197,10 @@ export async function exchange(input: ExchangeInput, deps: ExchangeDeps): Promis
     attempt.headersArrived();
 
     if (response.status < 200 || response.status > 299) {
+      const detail = PASSED_ON_STATUSES.has(response.status) && request.readError ? await readErrorDetail(response, attempt, request.readError) : undefined;
       attempt.close();
       response.discard();
-      lastError = upstreamStatusError(response);
+      lastError = upstreamStatusError(response, detail);
       if (isLast || !settings.retryStatuses.includes(response.status)) throw lastError;
       retryAfterMs = retryAfterToMs(header(response.headers, 'retry-after'), deps.clock.now());
       continue;
@@ -201,6 +208,22 @@ export async function exchange(input: ExchangeInput, deps: ExchangeDeps): Promis
     return { provider, request, response, attempt };
   }
   throw lastError ?? new RelayError(500, 'internal_error', 'The relay failed to process the request.');
+}
+
+/** The provider's own error from a refused request's body (bounded in size and by the attempt's deadlines). */
+async function readErrorDetail(response: UpstreamResponse, attempt: UpstreamAttempt, readError: NonNullable<UpstreamRequest['readError']>): Promise<ProviderErrorDetail | undefined> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of attempt.chunks(response.body)) {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size > MAX_ERROR_BODY_BYTES) return undefined;
+    }
+    return callerSafeDetail(readError(JSON.parse(new TextDecoder().decode(joinChunks(parts, size)))));
+  } catch {
+    return undefined;
+  }
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

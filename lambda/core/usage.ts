@@ -4,6 +4,9 @@
  */
 import type { ErrorCode } from './errors';
 
+/** Which client endpoint a request called, as recorded. */
+export type RecordedEndpoint = 'chat' | 'responses' | 'responses_compact' | 'messages' | 'count_tokens' | 'embeddings' | 'models' | 'other';
+
 /** Usage records (and logs) expire after this many days. */
 export const USAGE_RETENTION_DAYS = 7;
 
@@ -23,8 +26,16 @@ export interface UsageRecord {
   readonly model: string;
   /** The configured provider name, or "-" when the request never reached routing. */
   readonly provider: string;
+  readonly endpoint: RecordedEndpoint;
+  /** Input tokens, prompt-cache reads and writes included. */
   readonly inputTokens: number;
   readonly outputTokens: number;
+  /** Input tokens read from the provider's prompt cache (part of inputTokens). */
+  readonly cachedInputTokens: number;
+  /** Input tokens written to the provider's prompt cache (part of inputTokens). */
+  readonly cacheWriteTokens: number;
+  /** Output tokens spent on reasoning (part of outputTokens). */
+  readonly reasoningTokens: number;
   readonly usageSource: UsageSource;
   /** HTTP status the caller received (200 for a stream that later failed; see outcome). */
   readonly status: number;
@@ -45,8 +56,12 @@ export const USAGE_FIELDS: Readonly<Record<keyof UsageRecord, string>> = {
   timestamp: 'when the request arrived',
   model: 'configured model name requested',
   provider: 'configured provider name used',
-  inputTokens: 'input token count',
+  endpoint: 'client endpoint called: chat, responses, responses_compact, messages, count_tokens, embeddings, models or other',
+  inputTokens: 'input token count (prompt-cache reads and writes included)',
   outputTokens: 'output token count',
+  cachedInputTokens: 'input tokens read from the provider\'s prompt cache',
+  cacheWriteTokens: 'input tokens written to the provider\'s prompt cache',
+  reasoningTokens: 'output tokens spent on reasoning',
   usageSource: 'whether the counts came from the provider or were estimated',
   status: 'HTTP status returned',
   outcome: 'ok, client_error, upstream_error, aborted, timeout or relay_error',
@@ -64,8 +79,12 @@ export interface UsageInput {
   finishedAt: number;
   model?: string;
   provider?: string;
+  endpoint?: RecordedEndpoint;
   inputTokens?: number;
   outputTokens?: number;
+  cachedInputTokens?: number;
+  cacheWriteTokens?: number;
+  reasoningTokens?: number;
   usageSource: UsageSource;
   status: number;
   outcome: Outcome;
@@ -86,8 +105,12 @@ export function buildUsageRecord(input: UsageInput): UsageRecord {
     timestamp: new Date(input.startedAt).toISOString(),
     model: input.model ?? '-',
     provider: input.provider ?? '-',
+    endpoint: input.endpoint ?? 'other',
     inputTokens: count(input.inputTokens),
     outputTokens: count(input.outputTokens),
+    cachedInputTokens: count(input.cachedInputTokens),
+    cacheWriteTokens: count(input.cacheWriteTokens),
+    reasoningTokens: count(input.reasoningTokens),
     usageSource: input.usageSource,
     status: input.status,
     outcome: input.outcome,

@@ -6,14 +6,14 @@ import type { JsonObject, ProviderAdapter, UpstreamRequest } from '../../lambda/
 const encoder = new TextEncoder();
 
 export function providerConfig(adapter: ProviderAdapter, baseUrl: string, name: string = adapter.type): ProviderConfig {
-  return { name, type: adapter.type, adapter, baseUrl, options: {} };
+  return { name, type: adapter.type, adapter, baseUrl, options: {}, allowProviderStorage: false };
 }
 
 export async function buildUpstream(
   provider: ProviderConfig,
   endpoint: ForwardedEndpoint,
   body: JsonObject,
-  options: { headers?: Record<string, string>; model?: string; secret?: string; keyId?: string } = {},
+  options: { headers?: Record<string, string>; model?: string; secret?: string; keyId?: string; method?: string; pathId?: string } = {},
 ): Promise<UpstreamRequest> {
   const adapter = provider.adapter.endpoints[endpoint];
   if (!adapter) throw new Error(`${provider.type} does not serve ${endpoint}`);
@@ -21,6 +21,8 @@ export async function buildUpstream(
   for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
   return adapter.buildRequest({
     endpoint,
+    method: options.method ?? 'POST',
+    pathId: options.pathId,
     provider,
     upstreamModel: options.model ?? String(body.model),
     body,

@@ -3,7 +3,7 @@
  * JSON answer and the stream meter (message_start carries input, message_delta cumulative output).
  */
 import type { MeterReading, StreamMeter, TokenCounts } from '../../core/provider';
-import { RelayError } from '../../core/errors';
+import { RelayError, type ProviderErrorDetail } from '../../core/errors';
 import { parseSseEvent } from '../../core/sse';
 import { encode, isObject, nonNegativeInt, tryParse } from './json';
 
@@ -25,6 +25,13 @@ export function anthropicUsage(value: unknown): TokenCounts | undefined {
   const counts = anthropicCounts(value.usage);
   if (counts.inputTokens === undefined || counts.outputTokens === undefined) return undefined;
   return counts;
+}
+
+/** Anthropic's error body: `{"type":"error","error":{"type","message"}}`. */
+export function anthropicError(value: unknown): ProviderErrorDetail | undefined {
+  const error = isObject(value) && isObject(value.error) ? value.error : undefined;
+  if (!error) return undefined;
+  return { type: typeof error.type === 'string' ? error.type : undefined, message: typeof error.message === 'string' ? error.message : undefined };
 }
 
 function defined<T extends object>(value: T): Partial<T> {

@@ -21,8 +21,8 @@ describe('providers', () => {
     const listed = await cli(['providers', 'list', '--json', ...target]);
     expect(listed.json()).toEqual(
       expect.arrayContaining([
-        { name: 'openai', type: 'openai', baseUrl: `${h.upstream.url}/v1`, credential: 'stored-secret', endpoints: ['chat', 'embeddings'], fingerprint: set.json().fingerprint, updatedAt: expect.any(String) },
-        { name: 'anthropic', type: 'anthropic', baseUrl: h.upstream.url, credential: 'stored-secret', endpoints: ['messages'], fingerprint: null, updatedAt: null },
+        { name: 'openai', type: 'openai', baseUrl: `${h.upstream.url}/v1`, credential: 'stored-secret', endpoints: ['chat', 'embeddings', 'responses', 'responses_compact', 'stored_response'], fingerprint: set.json().fingerprint, updatedAt: expect.any(String) },
+        { name: 'anthropic', type: 'anthropic', baseUrl: h.upstream.url, credential: 'stored-secret', endpoints: ['messages', 'count_tokens'], fingerprint: null, updatedAt: null },
       ]),
     );
     const table = await cli(['providers', 'list', ...target]);

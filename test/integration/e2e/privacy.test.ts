@@ -75,8 +75,11 @@ test('the canary appears nowhere the relay writes, across success, error, stream
   // Upstream error bodies and in-band error events carry the canary.
   h.upstream.respondWith((_req, res) => void res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: CANARY } })));
   expect((await raw('/v1/chat/completions', JSON.stringify({ model: 'gpt-4o-mini', messages }))).status).toBe(502);
-  h.upstream.respondWith((_req, res) => void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: CANARY } })));
-  expect((await raw('/v1/messages', JSON.stringify({ model: 'claude-sonnet-5-5', max_tokens: 5, messages }))).status).toBe(400);
+  // A provider's 4xx message goes to the caller who sent the prompt it may quote ("prompt is too long"), and nowhere else.
+  h.upstream.respondWith((_req, res) => void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: `prompt is too long: ${CANARY}` } })));
+  const refused = await raw('/v1/messages', JSON.stringify({ model: 'claude-sonnet-5-5', max_tokens: 5, messages }));
+  expect(refused.status).toBe(400);
+  expect(JSON.parse(errorBodies.pop() as string)).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: `prompt is too long: ${CANARY}` } });
   h.upstream.respondWith((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.end(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: CANARY } })}\n\n`);

@@ -20,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => h.close());
 beforeEach(() => h.upstream.reset());
 
-const USAGE_KEYS = ['keyId', 'requestId', 'timestamp', 'model', 'provider', 'inputTokens', 'outputTokens', 'usageSource', 'status', 'outcome', 'streamed', 'completed', 'latencyMs', 'expiresAt', 'sk'].sort();
+const USAGE_KEYS = ['keyId', 'requestId', 'timestamp', 'model', 'provider', 'endpoint', 'inputTokens', 'outputTokens', 'cachedInputTokens', 'cacheWriteTokens', 'reasoningTokens', 'usageSource', 'status', 'outcome', 'streamed', 'completed', 'latencyMs', 'expiresAt', 'sk'].sort();
 
 async function expectExactUsage(requestId: string, expected: Record<string, unknown>) {
   const record = (await h.usageFor(requestId)) as unknown as Record<string, unknown>;

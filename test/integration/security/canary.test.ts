@@ -16,6 +16,8 @@ let a: DevServerRelay; // the dev server: local host, embedded store, admin CLI
 let b: TestRelay; // injected store and KMS faults, EMF metrics, failover
 const canaries: string[] = [];
 const errorBodies: string[] = [];
+/** Provider 4xx errors passed on to their caller (they must reach it, and nothing else). */
+const passedOn: string[] = [];
 const cliOutputs: string[] = [];
 let scenarios = 0;
 
@@ -173,7 +175,7 @@ test('no canary reaches a log, a table, a CLI output, an error body or a metric,
     ['wrong key shaped like one', (c) => send(a.url, '/v1/chat/completions', openAiBody(c), { authorization: `Bearer mr-${c.padEnd(43, 'x').slice(0, 43)}` }), 401],
     ['the canary as the key', (c) => send(a.url, '/v1/chat/completions', openAiBody(c), { authorization: `Bearer ${c}` }), 401],
     ['the canary in x-api-key', (c) => send(a.url, '/v1/messages', anthropicBody(c), { 'x-api-key': c }), 401],
-    ['two different keys', (c) => send(a.url, '/v1/chat/completions', openAiBody(c), { authorization: `Bearer ${a.firstKey.secret}`, 'x-api-key': `mr-${c}` }), 401],
+    ['two different relay keys', (c) => send(a.url, '/v1/chat/completions', openAiBody(c), { authorization: `Bearer ${a.firstKey.secret}`, 'x-api-key': `mr-${c.padEnd(43, 'x').slice(0, 43)}` }), 401],
     ['revoked key', (c) => send(a.url, '/v1/chat/completions', openAiBody(c), { authorization: `Bearer ${revoked.secret}`, ...canaryHeaders(c) }), 401],
     ['expired key', (c) => send(a.url, '/v1/chat/completions', openAiBody(c), { authorization: `Bearer ${expiring.secret}`, ...canaryHeaders(c) }), 401],
     ['rate limited', async (c) => {
@@ -225,7 +227,11 @@ test('no canary reaches a log, a table, a CLI output, an error body or a metric,
     a.upstream.respondWith(handler(c));
     const res = await A('/v1/chat/completions', openAiBody(c, { stream }), canaryHeaders(c));
     expect({ name, status: res.status }).toEqual({ name, status });
+    // A provider's 4xx message is handed to the caller, who sent the prompt it may quote: it is not one of the relay's own error bodies.
+    if (name === 'upstream 400') passedOn.push(errorBodies.pop() as string);
   }
+  expect(passedOn).toHaveLength(1);
+  expect(passedOn[0]).toContain('bad CANARY');
   {
     const c = canary();
     a.upstream.respondWith((_q, r) => {

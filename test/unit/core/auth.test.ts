@@ -1,4 +1,4 @@
-import { generateClientKey, hashKey, KeyAuthenticator, keyAllowsModel, presentedKey } from '../../../lambda/core/auth';
+import { generateClientKey, hashKey, KeyAuthenticator, keyAllowsModel, presentedKey, TWO_KEYS } from '../../../lambda/core/auth';
 import { RelayError } from '../../../lambda/core/errors';
 import type { ClientKey, KeyLookup, KeyStore } from '../../../lambda/core/ports';
 
@@ -33,8 +33,18 @@ test('accepts the key from Authorization: Bearer or x-api-key', () => {
   expect(presentedKey(headersOf({ authorization: 'Bearer mr-x', 'x-api-key': 'mr-x' }))).toBe('mr-x');
 });
 
-test('rejects two different keys in one request', () => {
-  expect(presentedKey(headersOf({ authorization: 'Bearer mr-x', 'x-api-key': 'mr-y' }))).toBeUndefined();
+test('with two different keys, uses the one shaped like a relay key and ignores the other', () => {
+  const relayKey = generateClientKey().secret;
+  expect(presentedKey(headersOf({ authorization: `Bearer ${relayKey}`, 'x-api-key': 'sk-ant-some-anthropic-key' }))).toBe(relayKey);
+  expect(presentedKey(headersOf({ authorization: 'Bearer sk-other-token', 'x-api-key': relayKey }))).toBe(relayKey);
+});
+
+test('rejects two different relay keys in one request, saying so', async () => {
+  const { auth } = fixture();
+  const [a, b] = [generateClientKey().secret, generateClientKey().secret];
+  expect(presentedKey(headersOf({ authorization: `Bearer ${a}`, 'x-api-key': b }))).toBe(TWO_KEYS);
+  const error = await auth.authenticate(headersOf({ authorization: `Bearer ${a}`, 'x-api-key': b })).catch((e) => e);
+  expect(error).toMatchObject({ status: 401, code: 'invalid_api_key', message: expect.stringContaining('Two different relay keys were sent') });
 });
 
 test('authenticates a valid key and serves repeats from the cache', async () => {

@@ -23,7 +23,7 @@ test('parses the example shape, normalising base URLs and defaulting the upstrea
   const config = parseRelayConfig(valid, 'lambda');
   expect(config.providers.get('openai')?.baseUrl).toBe('https://api.openai.com/v1');
   expect(config.models.get('gpt-4o-mini')?.candidates).toEqual([{ provider: 'openai', model: 'gpt-4o-mini', priority: 0, weight: 1 }]);
-  expect(config.models.get('fast')).toEqual({ name: 'fast', provider: 'openai', endpoints: ['chat', 'embeddings'], candidates: [{ provider: 'openai', model: 'gpt-4o-mini', priority: 0, weight: 1 }] });
+  expect(config.models.get('fast')).toEqual({ name: 'fast', provider: 'openai', endpoints: ['chat', 'embeddings', 'responses', 'responses_compact', 'stored_response'], candidates: [{ provider: 'openai', model: 'gpt-4o-mini', priority: 0, weight: 1 }] });
   expect(config.settings).toEqual(DEFAULT_SETTINGS);
 });
 

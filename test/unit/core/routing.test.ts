@@ -30,7 +30,7 @@ test('parses candidate lists, defaulting priority to list order and refusing can
     { provider: 'a', model: 'm', priority: 0, weight: 1 },
     { provider: 'b', model: 'other', priority: 1, weight: 2 },
   ]);
-  expect(() => parseRelayConfig({ providers, models: { m: { candidates: [{ provider: 'a' }, { provider: 'c' }] } } }, 'lambda')).toThrow(/models\.m: the candidates serve no client endpoint in common.*a \(chat, embeddings\), c \(messages\)/);
+  expect(() => parseRelayConfig({ providers, models: { m: { candidates: [{ provider: 'a' }, { provider: 'c' }] } } }, 'lambda')).toThrow(/models\.m: the candidates serve no client endpoint in common.*a \(chat, embeddings, responses, responses_compact, stored_response\), c \(messages, count_tokens\)/);
   expect(() => parseRelayConfig({ providers, models: { m: { candidates: [] } } }, 'lambda')).toThrow(/models\.m\.candidates: expected a list of 1 to 10/);
   expect(() => parseRelayConfig({ providers, models: { m: { candidates: [{ provider: 'a', weight: 0 }] } } }, 'lambda')).toThrow(/candidates\[0\]\.weight/);
 });

@@ -47,7 +47,7 @@ describe('openai request building', () => {
   const build = (body: Record<string, unknown>, headers: Record<string, string> = {}, model = 'gpt-4o-mini') => buildUpstream(provider, 'chat', body, { headers, model });
 
   test('forwards the caller\'s bytes unchanged when nothing needs rewriting', async () => {
-    const body = { model: 'gpt-4o-mini', messages: [] };
+    const body = { model: 'gpt-4o-mini', messages: [], store: false };
     const request = await build(body);
     expect(request.body).toBeInstanceOf(Uint8Array);
     expect(request.url).toBe('https://api.openai.com/v1/chat/completions');
@@ -57,6 +57,20 @@ describe('openai request building', () => {
   test('asks upstream for stream usage and keeps the caller\'s other stream options', async () => {
     const request = await build({ model: 'gpt-4o-mini', stream: true, stream_options: { include_obfuscation: false } });
     expect(JSON.parse(String(request.body)).stream_options).toEqual({ include_obfuscation: false, include_usage: true });
+  });
+
+  test('keeps the provider from storing the conversation: store is sent as false', async () => {
+    for (const store of [undefined, true]) {
+      const request = await build({ model: 'gpt-4o-mini', messages: [], ...(store === undefined ? {} : { store }) });
+      expect(JSON.parse(String(request.body)).store).toBe(false);
+    }
+  });
+
+  test('lets the caller\'s store through where the operator allowed provider storage', async () => {
+    const allowing = { ...provider, allowProviderStorage: true };
+    const request = await buildUpstream(allowing, 'chat', { model: 'gpt-4o-mini', messages: [], store: true });
+    expect(request.body).toBeInstanceOf(Uint8Array);
+    expect(JSON.parse(Buffer.from(request.body as Uint8Array).toString()).store).toBe(true);
   });
 
   test('rewrites an alias to the upstream model', async () => {
