@@ -8,6 +8,9 @@ export interface UsageRow {
   readonly requests: number;
   readonly inputTokens: number;
   readonly outputTokens: number;
+  readonly cachedInputTokens: number;
+  readonly cacheWriteTokens: number;
+  readonly reasoningTokens: number;
   readonly errors: number;
   /** Requests whose counts were (partly) estimated by the relay. */
   readonly estimated: number;
@@ -35,13 +38,21 @@ export function summariseUsage(records: readonly UsageRecord[], by: UsageGroupin
   return rows;
 }
 
+function sum(records: readonly UsageRecord[], field: 'inputTokens' | 'outputTokens' | 'cachedInputTokens' | 'cacheWriteTokens' | 'reasoningTokens'): number {
+  return records.reduce((total, r) => total + (r[field] ?? 0), 0);
+}
+
 function summarise(group: string, records: readonly UsageRecord[]): UsageRow {
   const latencies = records.map((r) => r.latencyMs).sort((a, b) => a - b);
   return {
     group,
     requests: records.length,
-    inputTokens: records.reduce((sum, r) => sum + r.inputTokens, 0),
-    outputTokens: records.reduce((sum, r) => sum + r.outputTokens, 0),
+    inputTokens: sum(records, 'inputTokens'),
+    outputTokens: sum(records, 'outputTokens'),
+    // Records written before these fields existed have none: they count as 0.
+    cachedInputTokens: sum(records, 'cachedInputTokens'),
+    cacheWriteTokens: sum(records, 'cacheWriteTokens'),
+    reasoningTokens: sum(records, 'reasoningTokens'),
     errors: records.filter((r) => r.outcome !== 'ok').length,
     estimated: records.filter((r) => r.usageSource === 'estimated').length,
     p50LatencyMs: percentile(latencies, 50),

@@ -10,7 +10,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { anthropicMessageJson, anthropicMessageSse, openAiChatJson, openAiChatSse, openAiEmbeddingJson } from './fixtures';
+import { anthropicMessageJson, anthropicMessageSse, openAiChatJson, openAiChatSse, openAiEmbeddingJson, responsesJson, responsesSse } from './fixtures';
 
 export interface ReceivedRequest {
   readonly method: string;
@@ -60,6 +60,13 @@ function sentinelOf(body: any): string {
 
 const isMessages = (path: string) => path.split('?')[0].endsWith('/v1/messages');
 
+/** The caller's function tool, when a Responses request declares one: the fixture then calls it. */
+function functionTool(body: Record<string, unknown>): { name: string; arguments: string } | undefined {
+  const tools = Array.isArray(body.tools) ? (body.tools as { type?: string; name?: string }[]) : [];
+  const tool = tools.find((t) => t.type === 'function' && typeof t.name === 'string');
+  return tool ? { name: tool.name as string, arguments: '{"city":"Paris"}' } : undefined;
+}
+
 /** The normal answer for a path, from the fixtures. */
 export function normalAnswer(req: ReceivedRequest, res: ServerResponse, echo = false): void {
   const body = req.json ?? {};
@@ -70,6 +77,16 @@ export function normalAnswer(req: ReceivedRequest, res: ServerResponse, echo = f
   if (path.endsWith('/chat/completions')) {
     if (!body.stream) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(openAiChatJson(text)));
     sse = openAiChatSse(pieces, (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true);
+  } else if (path.endsWith('/responses/compact')) {
+    return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'cmp_fixture', object: 'response.compaction', output: [], usage: { input_tokens: 900, output_tokens: 60, total_tokens: 960 } }));
+  } else if (/\/responses\/[^/]+$/.test(path)) {
+    return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(req.method === 'DELETE' ? { id: 'resp_fixture', object: 'response', deleted: true } : responsesJson(text)));
+  } else if (path.endsWith('/responses')) {
+    if (!body.stream) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(responsesJson(text, functionTool(body))));
+    const tool = functionTool(body);
+    sse = responsesSse(tool ? ['{"city":', '"Paris"}'] : pieces, { toolCall: tool });
+  } else if (path.endsWith('/messages/count_tokens')) {
+    return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ input_tokens: 4321 }));
   } else if (path.endsWith('/embeddings')) {
     return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(openAiEmbeddingJson(5, body.encoding_format === 'base64')));
   } else if (isMessages(path)) {

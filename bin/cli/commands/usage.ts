@@ -9,7 +9,7 @@ export const usage: Command = {
   name: 'usage',
   summary: 'requests, tokens, errors and latency over the last 7 days at most',
   synopsis: '[--since 24h] [--by key|model] [--json|--csv]',
-  description: 'Requests, input/output tokens, errors and p50/p99 latency per key or model, from the usage table\n(7 days at most; expired records are excluded).',
+  description: 'Requests, input/output tokens (with cached, cache-write and reasoning tokens), errors and p50/p99\nlatency per key or model, from the usage table (7 days at most; expired records are excluded).',
   options: { since: { type: 'string', default: '24h' }, by: { type: 'string', default: 'key' }, csv: { type: 'boolean', default: false } },
   target: true,
   extraHelp: '  --csv              comma-separated values with a header line',
@@ -26,7 +26,8 @@ export const usage: Command = {
       const now = Date.now();
       const records = await target.stores.usage.queryUsage({ sinceMs: now - sinceMs, nowMs: now });
       const rows = summariseUsage(records, by);
-      const columns = [by, 'requests', 'inputTokens', 'outputTokens', 'errors', 'estimated', 'p50LatencyMs', 'p99LatencyMs'];
+      // New columns go at the end, so scripts that read the CSV by position keep working.
+      const columns = [by, 'requests', 'inputTokens', 'outputTokens', 'errors', 'estimated', 'p50LatencyMs', 'p99LatencyMs', 'cachedInputTokens', 'cacheWriteTokens', 'reasoningTokens'];
       const flat = rows.map(({ group, ...rest }) => ({ [by]: group, ...rest }) as Record<string, string | number>);
       if (values.json) io.printJson({ since: new Date(now - sinceMs).toISOString(), until: new Date(now).toISOString(), by, rows: flat });
       else if (values.csv) {

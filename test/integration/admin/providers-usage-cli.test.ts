@@ -82,7 +82,7 @@ describe('usage', () => {
     const record = (keyId: string, model: string, minutesAgo: number, latencyMs: number, outcome: 'ok' | 'upstream_error' = 'ok') =>
       buildUsageRecord({
         keyId, requestId: `req_${keyId}_${minutesAgo}_${latencyMs}`, startedAt: now - minutesAgo * 60_000, finishedAt: now - minutesAgo * 60_000 + latencyMs,
-        model, provider: 'openai', inputTokens: 10, outputTokens: 5, usageSource: 'provider', status: outcome === 'ok' ? 200 : 502, outcome, streamed: false, completed: true,
+        model, provider: 'openai', inputTokens: 10, outputTokens: 5, cachedInputTokens: 4, cacheWriteTokens: 2, reasoningTokens: 3, usageSource: 'provider', status: outcome === 'ok' ? 200 : 502, outcome, streamed: false, completed: true,
       });
     const records = [
       ...Array.from({ length: 100 }, (_, i) => record('key_usage_a', 'gpt-4o-mini', 10, i + 1)),
@@ -100,7 +100,7 @@ describe('usage', () => {
     expect(result.code).toBe(0);
     const json = result.json();
     expect(json.by).toBe('key');
-    expect(rowsFor(json, 'key_usage_a')).toEqual({ key: 'key_usage_a', requests: 100, inputTokens: 1000, outputTokens: 500, errors: 0, estimated: 0, p50LatencyMs: 50, p99LatencyMs: 99 });
+    expect(rowsFor(json, 'key_usage_a')).toEqual({ key: 'key_usage_a', requests: 100, inputTokens: 1000, outputTokens: 500, cachedInputTokens: 400, cacheWriteTokens: 200, reasoningTokens: 300, errors: 0, estimated: 0, p50LatencyMs: 50, p99LatencyMs: 99 });
     expect(rowsFor(json, 'key_usage_b')).toMatchObject({ requests: 1, errors: 1 });
     expect(rowsFor(json, 'key_usage_c')).toBeUndefined();
   });
@@ -115,7 +115,7 @@ describe('usage', () => {
   test('--csv prints a header and one line per group; the table form lines up', async () => {
     const csv = await cli(['usage', '--csv', '--by', 'model', ...target]);
     const lines = csv.stdout.trim().split('\n');
-    expect(lines[0]).toBe('model,requests,inputTokens,outputTokens,errors,estimated,p50LatencyMs,p99LatencyMs');
+    expect(lines[0]).toBe('model,requests,inputTokens,outputTokens,errors,estimated,p50LatencyMs,p99LatencyMs,cachedInputTokens,cacheWriteTokens,reasoningTokens');
     expect(lines.some((l) => l.startsWith('gpt-4o-mini,'))).toBe(true);
     const table = await cli(['usage', ...target]);
     expect(table.stdout).toMatch(/^key\s+requests\s+inputTokens/);

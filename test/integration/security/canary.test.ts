@@ -7,7 +7,7 @@
  * are built from is scanned: 0 hits.
  */
 import { randomUUID } from 'node:crypto';
-import { anthropicMessageJson, anthropicMessageSse, openAiChatJson, openAiChatSse } from '../../helpers/fixtures';
+import { anthropicMessageJson, anthropicMessageSse, openAiChatJson, openAiChatSse, responsesJson, responsesSse } from '../../helpers/fixtures';
 import { cli } from '../../helpers/cli-runner';
 import { buildRelay, failoverConfig, startDevServerRelay, type DevServerRelay, type TestRelay } from '../../helpers/relay-builder';
 import type { UpstreamHandler } from '../../helpers/upstream-fake';
@@ -248,6 +248,47 @@ test('no canary reaches a log, a table, a CLI output, an error body or a metric,
     });
     await A('/v1/chat/completions', openAiBody(c, { stream: true }), canaryHeaders(c), abort === 'before the headers' ? { abortAfterMs: 100 } : { abortAfterFirstChunk: true });
   }
+  // --- The modern endpoints: Responses (JSON, stream, compact) and count_tokens, canaries in prompts, tools and answers.
+  const responsesBody = (c: string, extra: Record<string, unknown> = {}) => ({
+    model: 'gpt-4o-mini',
+    instructions: `instructions ${c}`,
+    input: [{ role: 'user', content: c }, { type: 'function_call_output', call_id: 'call_1', output: `tool output ${c}` }],
+    tools: [{ type: 'function', name: 'lookup', description: c, parameters: { type: 'object', properties: { q: { type: 'string', description: c } } } }],
+    prompt_cache_key: c,
+    ...extra,
+  });
+  const json = (value: unknown, status = 200): UpstreamHandler => (_q, r) => void r.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+  const stream = (text: string): UpstreamHandler => (_q, r) => void r.writeHead(200, { 'content-type': 'text/event-stream' }).end(text);
+  const modern: [string, (c: string) => UpstreamHandler, string, (c: string) => unknown, number, 'passed on'?][] = [
+    ['responses JSON', (c) => json(responsesJson(c)), '/v1/responses', (c) => responsesBody(c), 200],
+    ['responses stream', (c) => stream(responsesSse([c, ' and ', c])), '/v1/responses', (c) => responsesBody(c, { stream: true }), 200],
+    ['responses stream with a function call', (c) => stream(responsesSse(['{"q":', `"${c}"}`], { toolCall: { name: 'lookup', arguments: `{"q":"${c}"}` } })), '/v1/responses', (c) => responsesBody(c, { stream: true }), 200],
+    ['responses stream with an error event', (c) => stream(`${responsesSse([c], { terminal: null })}event: error\ndata: ${JSON.stringify({ type: 'error', code: 'server_error', message: c })}\n\n`), '/v1/responses', (c) => responsesBody(c, { stream: true }), 200],
+    ['responses stream without a terminal event', (c) => stream(responsesSse([c], { terminal: null })), '/v1/responses', (c) => responsesBody(c, { stream: true }), 200],
+    ['responses stream that failed', (c) => stream(responsesSse([c], { terminal: 'response.failed' })), '/v1/responses', (c) => responsesBody(c, { stream: true }), 200],
+    ['responses compact', (c) => json({ object: 'response.compaction', output: [{ type: 'message', content: c }], usage: { input_tokens: 5, output_tokens: 2 } }), '/v1/responses/compact', (c) => responsesBody(c), 200],
+    ['count_tokens', () => json({ input_tokens: 7 }), '/v1/messages/count_tokens', (c) => anthropicBody(c), 200],
+    ['responses that need stored state', (c) => json(responsesJson(c)), '/v1/responses', (c) => responsesBody(c, { previous_response_id: `resp_${c}` }), 400],
+    ['an upstream 400 on /v1/responses', (c) => json({ error: { message: `bad input ${c}`, type: 'invalid_request_error', code: 'invalid_value' } }, 400), '/v1/responses', (c) => responsesBody(c), 400, 'passed on'],
+    ['an upstream 400 on count_tokens', (c) => json({ type: 'error', error: { type: 'invalid_request_error', message: `prompt is too long ${c}` } }, 400), '/v1/messages/count_tokens', (c) => anthropicBody(c), 400, 'passed on'],
+  ];
+  for (const [name, upstream, path, body, status, passed] of modern) {
+    const c = canary();
+    a.upstream.respondWith(upstream(c));
+    const res = await A(path, body(c), canaryHeaders(c));
+    expect({ name, status: res.status }).toEqual({ name, status });
+    if (passed) {
+      const passedBody = errorBodies.pop() as string;
+      expect({ name, reachedTheCaller: passedBody.includes(c) }).toEqual({ name, reachedTheCaller: true });
+      passedOn.push(passedBody);
+    }
+  }
+  {
+    const c = canary();
+    const res = await A(`/v1/responses/resp_${c}`, undefined, canaryHeaders(c), { method: 'GET' });
+    expect(res.status).toBe(400);
+  }
+
   // Proof the scan could find something: the canaries really travelled to the provider.
   const upstreamSaw = JSON.stringify(a.upstream.received);
   expect(canaries.filter((c) => upstreamSaw.includes(c)).length).toBeGreaterThan(20);
