@@ -26,6 +26,8 @@ export interface ProviderConfig {
    * default: the relay sends `store: false` and refuses requests that need stored state.
    */
   readonly allowProviderStorage: boolean;
+  /** Server-side tools (by identifier, e.g. "mcp") the operator lets callers use with this provider; none by default. */
+  readonly allowServerTools: readonly string[];
 }
 
 /** A pattern route's candidate without its own `model` forwards the name the caller asked for. */
@@ -134,7 +136,8 @@ function checkKeys(obj: Record<string, unknown>, allowed: string[], where: strin
 }
 
 /** Fields every provider type accepts: what the relay lets the provider do with the conversation. */
-const COMMON_PROVIDER_FIELDS = ['allowProviderStorage'];
+const COMMON_PROVIDER_FIELDS = ['allowProviderStorage', 'allowServerTools'];
+const TOOL_ID = /^[a-z][a-z0-9_]{0,63}$/;
 
 function parseProvider(name: string, raw: unknown, mode: RelayMode, registry: ProviderRegistry, problems: string[]): ProviderConfig | undefined {
   const where = `providers.${name}`;
@@ -158,6 +161,9 @@ function parseProvider(name: string, raw: unknown, mode: RelayMode, registry: Pr
   if (raw.allowProviderStorage !== undefined && typeof raw.allowProviderStorage !== 'boolean') {
     problems.push(`${where}.allowProviderStorage: expected true or false, got ${JSON.stringify(raw.allowProviderStorage)}`);
   }
+  if (raw.allowServerTools !== undefined && (!Array.isArray(raw.allowServerTools) || !raw.allowServerTools.every((t) => typeof t === 'string' && TOOL_ID.test(t)))) {
+    problems.push(`${where}.allowServerTools: expected a list of server-side tool identifiers such as ["mcp"], got ${JSON.stringify(raw.allowServerTools)}`);
+  }
   const before = problems.length;
   const settings = adapter.parseConfig({ name, where, raw, mode, problems });
   let apiKeyEnv: string | undefined;
@@ -178,6 +184,7 @@ function parseProvider(name: string, raw: unknown, mode: RelayMode, registry: Pr
     baseUrl: settings.baseUrl,
     options: settings.options ?? {},
     allowProviderStorage: raw.allowProviderStorage === true,
+    allowServerTools: Array.isArray(raw.allowServerTools) ? (raw.allowServerTools as string[]) : [],
     ...(apiKeyEnv ? { apiKeyEnv } : {}),
   };
 }

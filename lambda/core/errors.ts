@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'model_not_allowed'
   | 'wrong_endpoint_for_model'
   | 'provider_storage_disabled'
+  | 'server_tool_not_allowed'
   | 'method_not_allowed'
   | 'not_found'
   | 'provider_credential_missing'

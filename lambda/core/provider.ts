@@ -103,6 +103,12 @@ export interface UpstreamRequest {
 /** How a provider type serves one client endpoint. */
 export interface EndpointAdapter {
   buildRequest(input: ForwardInput): Promise<UpstreamRequest>;
+  /**
+   * The server-side tools a request asks for that make the provider contact a URL the request
+   * names (with the conversation), by identifier (e.g. "mcp", "web_fetch"). The core refuses them
+   * unless the provider's config lists them in `allowServerTools`.
+   */
+  serverTools?(body: JsonObject): string[];
 }
 
 export interface ProviderConfigInput {

@@ -162,6 +162,7 @@ export async function exchange(input: ExchangeInput, deps: ExchangeDeps): Promis
     }
     const adapter = provider.adapter.endpoints[input.endpoint];
     if (!adapter) continue; // routing only hands over candidates that serve the endpoint
+    refuseServerTools(adapter.serverTools?.(input.body) ?? [], provider);
     let request: UpstreamRequest;
     try {
       request = await adapter.buildRequest({
@@ -208,6 +209,18 @@ export async function exchange(input: ExchangeInput, deps: ExchangeDeps): Promis
     return { provider, request, response, attempt };
   }
   throw lastError ?? new RelayError(500, 'internal_error', 'The relay failed to process the request.');
+}
+
+/** A server-side tool that makes the provider contact a URL the request names is refused unless the operator allowed it. */
+function refuseServerTools(used: readonly string[], provider: ProviderConfig): void {
+  const refused = [...new Set(used)].filter((tool) => !provider.allowServerTools.includes(tool));
+  if (refused.length === 0) return;
+  const names = refused.map((tool) => `"${tool}"`).join(', ');
+  throw new RelayError(
+    400,
+    'server_tool_not_allowed',
+    `The request uses the server-side tool ${names}, which makes the provider connect to a URL the request names and hand it the conversation. This relay refuses that unless the operator lists ${names} in "allowServerTools" for the provider. Client-side tools (functions) and provider-hosted tools such as web search are unaffected.`,
+  );
 }
 
 /** The provider's own error from a refused request's body (bounded in size and by the attempt's deadlines). */

@@ -6,7 +6,7 @@ import type { JsonObject, ProviderAdapter, UpstreamRequest } from '../../lambda/
 const encoder = new TextEncoder();
 
 export function providerConfig(adapter: ProviderAdapter, baseUrl: string, name: string = adapter.type): ProviderConfig {
-  return { name, type: adapter.type, adapter, baseUrl, options: {}, allowProviderStorage: false };
+  return { name, type: adapter.type, adapter, baseUrl, options: {}, allowProviderStorage: false, allowServerTools: [] };
 }
 
 export async function buildUpstream(

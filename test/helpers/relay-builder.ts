@@ -223,7 +223,13 @@ async function dynamoTables(client: DynamoDBClient, names = LOCAL_TABLE_NAMES) {
 export async function buildRelay(options: BuildOptions = {}): Promise<TestRelay> {
   const upstream = options.upstream ?? (await startUpstreamFake({ echo: options.echo }));
   const rawConfig = options.config ? options.config(upstream.url) : testConfig(upstream.url, options.settings);
-  const config = parseRelayConfig(rawConfig, 'local', PROVIDERS);
+  let config: RelayConfig;
+  try {
+    config = parseRelayConfig(rawConfig, 'local', PROVIDERS);
+  } catch (error) {
+    if (!options.upstream) await upstream.close();
+    throw error;
+  }
 
   let stores: TestStores;
   let dump: () => Promise<string>;

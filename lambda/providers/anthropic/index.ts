@@ -1,7 +1,7 @@
 /** Provider type `anthropic`: the Anthropic Messages API. Base URLs have no /v1 (as in the SDK). */
 import type { ForwardInput, ProviderAdapter, UpstreamRequest } from '../../core/provider';
 import { parseBaseUrl } from '../shared/base-url';
-import { anthropicError, anthropicUsage, createAnthropicStreamMeter } from '../shared/anthropic-wire';
+import { anthropicError, anthropicServerTools, anthropicUsage, createAnthropicStreamMeter } from '../shared/anthropic-wire';
 import { pickHeaders, RELAY_USER_AGENT } from '../shared/headers';
 import { bodyFor } from '../shared/json';
 
@@ -40,8 +40,14 @@ export const anthropicProvider: ProviderAdapter = {
     return baseUrl ? { baseUrl } : undefined;
   },
   endpoints: {
-    messages: { buildRequest: async (input) => ({ ...build(input, '/v1/messages', input.body.stream === true), jsonUsage: anthropicUsage }) },
+    messages: {
+      buildRequest: async (input) => ({ ...build(input, '/v1/messages', input.body.stream === true), jsonUsage: anthropicUsage }),
+      serverTools: anthropicServerTools,
+    },
     // Counting is free at Anthropic: recorded with 0 billable tokens, so it never counts against quotas.
-    count_tokens: { buildRequest: async (input) => ({ ...build(input, '/v1/messages/count_tokens', false), jsonUsage: () => ({ inputTokens: 0, outputTokens: 0 }) }) },
+    count_tokens: {
+      buildRequest: async (input) => ({ ...build(input, '/v1/messages/count_tokens', false), jsonUsage: () => ({ inputTokens: 0, outputTokens: 0 }) }),
+      serverTools: anthropicServerTools,
+    },
   },
 };

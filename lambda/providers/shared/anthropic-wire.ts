@@ -27,6 +27,22 @@ export function anthropicUsage(value: unknown): TokenCounts | undefined {
   return counts;
 }
 
+/**
+ * Server-side tools of a Messages request that make Anthropic contact a URL the request names:
+ * MCP servers (`mcp_servers`, and `mcp_*` toolsets that use them) and web fetch (`web_fetch_*`).
+ * Web search is Anthropic's own service and is not listed.
+ */
+export function anthropicServerTools(body: Record<string, unknown>): string[] {
+  const used: string[] = [];
+  if (Array.isArray(body.mcp_servers) && body.mcp_servers.length > 0) used.push('mcp');
+  for (const tool of Array.isArray(body.tools) ? body.tools : []) {
+    const type = isObject(tool) && typeof tool.type === 'string' ? tool.type : '';
+    if (type.startsWith('mcp')) used.push('mcp');
+    if (type.startsWith('web_fetch')) used.push('web_fetch');
+  }
+  return used;
+}
+
 /** Anthropic's error body: `{"type":"error","error":{"type","message"}}`. */
 export function anthropicError(value: unknown): ProviderErrorDetail | undefined {
   const error = isObject(value) && isObject(value.error) ? value.error : undefined;

@@ -132,6 +132,11 @@ export function createResponsesStreamMeter(): StreamMeter {
   };
 }
 
+/** Responses tools that make the provider connect to a URL the request names: `mcp` (remote MCP servers and connectors). */
+export function responsesServerTools(body: JsonObject): string[] {
+  return (Array.isArray(body.tools) ? body.tools : []).filter((tool) => isObject(tool) && tool.type === 'mcp').map(() => 'mcp');
+}
+
 export interface OpenAiWireOptions {
   /** The header that carries the provider credential (e.g. `authorization: Bearer …` or `api-key: …`). */
   authHeaders(secret: string | undefined): Record<string, string>;
@@ -214,7 +219,10 @@ function build(endpoint: WireEndpoint, input: ForwardInput, options: OpenAiWireO
 
 /** The endpoints of an OpenAI-wire provider type. */
 export function openAiWireEndpoints(options: OpenAiWireOptions): Record<WireEndpoint, EndpointAdapter> {
-  const adapter = (endpoint: WireEndpoint): EndpointAdapter => ({ buildRequest: async (input) => build(endpoint, input, options) });
+  const adapter = (endpoint: WireEndpoint): EndpointAdapter => ({
+    buildRequest: async (input) => build(endpoint, input, options),
+    ...(endpoint === 'responses' || endpoint === 'responses_compact' ? { serverTools: responsesServerTools } : {}),
+  });
   return {
     chat: adapter('chat'),
     embeddings: adapter('embeddings'),

@@ -3,7 +3,7 @@ import { ProviderCredentials, providerEncryptionContext } from '../../../lambda/
 import type { EncryptionContext, SecretCipher, SecretStore } from '../../../lambda/core/ports';
 import { openAiProvider } from '../../../lambda/providers/openai';
 
-const provider: ProviderConfig = { name: 'openai', type: 'openai', adapter: openAiProvider, baseUrl: 'https://api.openai.com/v1', options: {}, allowProviderStorage: false };
+const provider: ProviderConfig = { name: 'openai', type: 'openai', adapter: openAiProvider, baseUrl: 'https://api.openai.com/v1', options: {}, allowProviderStorage: false, allowServerTools: [] };
 
 function setup(env?: (name: string) => string | undefined) {
   const now = { t: 0 };
