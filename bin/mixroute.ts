@@ -9,9 +9,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks } from 'cdk-nag';
-import { MixrouteStack } from '../lib';
+import { MixrouteIamEventsStack, MixrouteStack } from '../lib';
 
-export function buildApp(app: App = new App()): { app: App; stack: MixrouteStack } {
+export function buildApp(app: App = new App()): { app: App; stack: MixrouteStack; iamEvents?: MixrouteIamEventsStack } {
   const context = (name: string): string | undefined => {
     const value = app.node.tryGetContext(name);
     return value === undefined || value === '' ? undefined : String(value);
@@ -45,8 +45,24 @@ export function buildApp(app: App = new App()): { app: App; stack: MixrouteStack
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });
 
+  // IAM events reach EventBridge in us-east-1 only: outside it, a companion stack there forwards the
+  // relay role's and policies' changes to the relay region's alert rule.
+  const region = process.env.CDK_DEFAULT_REGION;
+  let iamEvents: MixrouteIamEventsStack | undefined;
+  if (region && region !== 'us-east-1') {
+    iamEvents = new MixrouteIamEventsStack(app, `${stack.stackName}-IamEvents`, {
+      description: 'Mixroute: forwards IAM changes of the relay role and policies to the relay region',
+      watch: stack.relay.iamWatch,
+      relayRegion: region,
+      env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: 'us-east-1' },
+    });
+    stack.addStackDependency(iamEvents);
+  } else if (!region) {
+    process.stderr.write('mixroute: no region known at synth (set AWS_REGION or a profile): the us-east-1 companion stack that forwards IAM change alerts is not included\n');
+  }
+
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app), new HIPAASecurityChecks(app));
-  return { app, stack };
+  return { app, stack, iamEvents };
 }
 
 if (require.main === module) {

@@ -9,3 +9,4 @@ export * from './constructs/audit-trail';
 export * from './constructs/incident-alerts';
 export * from './constructs/dashboard';
 export * from './constructs/access-policies';
+export * from './iam-events-stack';

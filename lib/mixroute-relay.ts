@@ -8,7 +8,8 @@ import { AccessPolicies } from './constructs/access-policies';
 import { AuditTrail } from './constructs/audit-trail';
 import { RelayBackups } from './constructs/backups';
 import { RelayDashboard } from './constructs/dashboard';
-import { IncidentAlerts } from './constructs/incident-alerts';
+import { IncidentAlerts, type IamWatch } from './constructs/incident-alerts';
+import { relayNames, type RelayNames } from './constructs/relay-names';
 import { RelayFunction } from './constructs/relay-function';
 import { RelayKey } from './constructs/relay-key';
 import { RelayTables } from './constructs/relay-tables';
@@ -61,16 +62,26 @@ export class MixrouteRelay extends Construct {
   public readonly access: AccessPolicies;
   public readonly backups: RelayBackups;
   public readonly metricsNamespace: string;
+  /** Physical names of the relay role and the stack's managed policies. */
+  public readonly names: RelayNames;
+
+  /** What the IAM alert rule watches (the us-east-1 companion stack watches the same). */
+  get iamWatch(): IamWatch {
+    return { roleName: this.names.roleName, policyArns: this.names.policyArns };
+  }
 
   constructor(scope: Construct, id: string, props: MixrouteRelayProps) {
     super(scope, id);
     this.metricsNamespace = `Mixroute/${this.node.addr.slice(0, 12)}`;
-    this.key = new RelayKey(this, 'Key');
+    this.names = relayNames(this);
+    this.key = new RelayKey(this, 'Key', { relayRoleArn: this.names.roleArn });
     const key = this.key.key;
     this.tables = new RelayTables(this, 'Tables', { encryptionKey: key });
     const { keys, secrets, usage, counters } = this.tables;
 
     this.relay = new RelayFunction(this, 'Relay', {
+      roleName: this.names.roleName,
+      policyName: this.names.relayPolicyName,
       relayConfig: props.relayConfig,
       keysTable: keys,
       secretsTable: secrets,
@@ -93,20 +104,33 @@ export class MixrouteRelay extends Construct {
     if (props.enableWaf ?? true) {
       this.waf = new RelayWaf(this, 'Waf', { stageArn: this.api.api.deploymentStage.stageArn, ratePerIpPer5Minutes: props.wafRatePerIp });
     }
-    this.audit = new AuditTrail(this, 'Audit', { key, tables: [keys, secrets, usage], retentionDays: props.trailRetentionDays });
+    this.audit = new AuditTrail(this, 'Audit', { key, tables: [keys, secrets, usage], relaySessionArnPrefix: this.names.sessionArnPrefix, retentionDays: props.trailRetentionDays });
     this.alerts = new IncidentAlerts(this, 'Alerts', {
       key,
       alertEmail: props.alertEmail,
       api: this.api.api,
+      domainName: props.customDomain?.domainName,
       relayFunction: this.relay.function,
-      relayRole: this.relay.role,
+      iam: this.iamWatch,
+      relaySessionArnPrefix: this.names.sessionArnPrefix,
       tables: [keys, secrets, usage],
+      trail: this.audit.trail,
+      trailBuckets: [this.audit.bucket, this.audit.accessLogsBucket],
+      waf: this.waf ? { webAcl: this.waf.webAcl, stageArn: this.api.api.deploymentStage.stageArn } : undefined,
       metricsNamespace: this.metricsNamespace,
     });
     const config = parseRelayConfig(props.relayConfig, 'lambda', PROVIDERS);
     const models = [...config.models.keys()];
     this.dashboard = new RelayDashboard(this, 'Dashboard', { api: this.api.api, relayFunction: this.relay.function, metricsNamespace: this.metricsNamespace, models });
-    this.access = new AccessPolicies(this, 'Access', { keysTable: keys, secretsTable: secrets, usageTable: usage, key, trailBucket: this.audit.bucket });
+    this.access = new AccessPolicies(this, 'Access', {
+      keysTable: keys,
+      secretsTable: secrets,
+      usageTable: usage,
+      key,
+      trailBucket: this.audit.bucket,
+      operatorPolicyName: this.names.operatorPolicyName,
+      auditorPolicyName: this.names.auditorPolicyName,
+    });
 
     this.backups = new RelayBackups(this, 'Backups', { tables: [keys, secrets], key });
 

@@ -13,6 +13,9 @@ export interface AccessPoliciesProps {
   readonly usageTable: dynamodb.ITable;
   readonly key: kms.IKey;
   readonly trailBucket: s3.IBucket;
+  /** Physical names (the alert rules name the policies). */
+  readonly operatorPolicyName: string;
+  readonly auditorPolicyName: string;
 }
 
 /** Table actions an operator needs to manage items (the admin CLI's calls). */
@@ -34,6 +37,7 @@ export class AccessPolicies extends Construct {
   constructor(scope: Construct, id: string, props: AccessPoliciesProps) {
     super(scope, id);
     this.operatorPolicy = new iam.ManagedPolicy(this, 'Operator', {
+      managedPolicyName: props.operatorPolicyName,
       description: 'Mixroute operator: manage client keys and provider secrets, read usage. Cannot decrypt provider secrets.',
       statements: [
         new iam.PolicyStatement({ sid: 'ManageKeysAndSecrets', actions: OPERATOR_TABLE_ACTIONS, resources: [props.keysTable.tableArn, props.secretsTable.tableArn] }),
@@ -52,6 +56,7 @@ export class AccessPolicies extends Construct {
       ],
     });
     this.auditorPolicy = new iam.ManagedPolicy(this, 'Auditor', {
+      managedPolicyName: props.auditorPolicyName,
       description: 'Mixroute auditor: read the audit trail and usage records. No access to keys, secrets or decryption.',
       statements: [
         new iam.PolicyStatement({ sid: 'ReadTrailBucket', actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:ListBucketVersions', 's3:GetBucketLocation'], resources: [props.trailBucket.bucketArn, props.trailBucket.arnForObjects('*')] }),

@@ -11,8 +11,14 @@ import { acknowledge } from './nag';
 
 export interface AuditTrailProps {
   readonly key: kms.IKey;
-  /** Tables whose data events (every read and change) are recorded. */
+  /** Tables whose data events (reads and changes) are recorded, except those of the relay itself. */
   readonly tables: dynamodb.ITable[];
+  /**
+   * `userIdentity.arn` prefix of the relay function's sessions. Its own table calls (key lookups by
+   * hash, usage writes) are per-request metadata: they are left out of the trail, which keeps files
+   * far longer than 7 days. Everyone else's reads and changes of the tables are recorded.
+   */
+  readonly relaySessionArnPrefix: string;
   /**
    * Days each trail file is locked (Object Lock) and kept. The trail holds no request content.
    * @default 365
@@ -29,7 +35,10 @@ export interface AuditTrailProps {
  * The audit trail: a multi-region CloudTrail trail with log file validation, encrypted with the
  * relay's key, delivered to CloudWatch Logs (7 days) and to an S3 bucket that blocks public access,
  * enforces TLS, is versioned, has Object Lock with a default retention and server access logging.
- * Data events record who read or changed the relay's tables.
+ * Advanced event selectors record every management event, and data events on the relay's tables by
+ * every principal but the relay function: who read or changed keys, secrets and usage is on record,
+ * while no copy of per-request metadata (the relay's key lookups and usage writes) enters a trail
+ * that outlives the 7-day promise.
  */
 export class AuditTrail extends Construct {
   public readonly trail: cloudtrail.Trail;
@@ -82,7 +91,6 @@ export class AuditTrail extends Construct {
       enableFileValidation: true,
       sendToCloudWatchLogs: true,
       cloudWatchLogGroup: this.logGroup,
-      managementEvents: cloudtrail.ReadWriteType.ALL,
     });
     for (const bucket of [this.bucket, this.accessLogsBucket]) {
       acknowledge(
@@ -104,10 +112,20 @@ export class AuditTrail extends Construct {
         "The CloudTrail L2 creates this role and policy itself; it allows only delivery to the trail's own log group.",
       );
     }
-    this.trail.addEventSelector(
-      'AWS::DynamoDB::Table' as cloudtrail.DataResourceType,
-      props.tables.map((table) => table.tableArn),
-      { readWriteType: cloudtrail.ReadWriteType.ALL, includeManagementEvents: false },
-    );
+    const cfnTrail = this.trail.node.defaultChild as cloudtrail.CfnTrail;
+    // A trail has basic or advanced selectors, never both.
+    cfnTrail.addPropertyDeletionOverride('EventSelectors');
+    cfnTrail.advancedEventSelectors = [
+      { name: 'All management events', fieldSelectors: [{ field: 'eventCategory', equalTo: ['Management'] }] },
+      {
+        name: 'Reads and changes of the relay tables, except by the relay itself',
+        fieldSelectors: [
+          { field: 'eventCategory', equalTo: ['Data'] },
+          { field: 'resources.type', equalTo: ['AWS::DynamoDB::Table'] },
+          { field: 'resources.ARN', equalTo: props.tables.map((table) => table.tableArn) },
+          { field: 'userIdentity.arn', notStartsWith: [props.relaySessionArnPrefix] },
+        ],
+      },
+    ];
   }
 }

@@ -5,6 +5,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag';
+import { BACKUP_RETENTION_DAYS } from '../../lambda/core/privacy';
 
 export interface RelayBackupsProps {
   /** Tables whose data must survive: client keys and provider secrets. Never the usage table. */
@@ -28,7 +29,7 @@ export class RelayBackups extends Construct {
 
   constructor(scope: Construct, id: string, props: RelayBackupsProps) {
     super(scope, id);
-    const days = props.retentionDays ?? 35;
+    const days = props.retentionDays ?? BACKUP_RETENTION_DAYS;
     if (!Number.isInteger(days) || days < 1) throw new Error(`RelayBackups: retentionDays must be a positive integer, got ${days}`);
     this.vault = new backup.BackupVault(this, 'Vault', { encryptionKey: props.key, removalPolicy: RemovalPolicy.RETAIN });
     this.plan = new backup.BackupPlan(this, 'Plan', {

@@ -19,6 +19,9 @@ const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const MAX_CONFIG_BYTES = 3500;
 
 export interface RelayFunctionProps {
+  /** The function role's and managed policy's physical names (the key policy and alerts name them). */
+  readonly roleName: string;
+  readonly policyName: string;
   /** Providers, model routes and settings, as in mixroute.config.json; validated for Lambda at synth. */
   readonly relayConfig: unknown;
   readonly keysTable: dynamodb.ITable;
@@ -76,6 +79,7 @@ export class RelayFunction extends Construct {
 
     // A customer-managed policy (not inline) so it can be reviewed and audited on its own.
     this.policy = new iam.ManagedPolicy(this, 'Policy', {
+      managedPolicyName: props.policyName,
       description: 'Mixroute relay function: read keys and secrets, write usage, decrypt provider secrets only',
       statements: [
         new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }),
@@ -91,6 +95,7 @@ export class RelayFunction extends Construct {
       ],
     });
     this.role = new iam.Role(this, 'Role', {
+      roleName: props.roleName,
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'Mixroute relay function',
       managedPolicies: [this.policy],

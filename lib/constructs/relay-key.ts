@@ -2,8 +2,15 @@ import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { PROVIDER_SECRET_PURPOSE } from '../../lambda/core/credentials';
 
 export interface RelayKeyProps {
+  /**
+   * The relay function's role: the only principal that may decrypt, re-encrypt or grant on provider
+   * secrets (encryption context `purpose: mixroute-provider-secret`). An ARN built from the role's
+   * name (see relayNames), not a reference to the role, which would make a dependency cycle.
+   */
+  readonly relayRoleArn: string;
   /**
    * What happens to the key when the stack is deleted. Keys are never deleted at once: KMS
    * schedules deletion after a waiting period, and until then ciphertexts can still be read.
@@ -19,12 +26,15 @@ export interface RelayKeyProps {
  * region (encrypted log groups), and CloudWatch alarms and EventBridge (publishing to the encrypted
  * topic); without these the deploy fails. People and the relay reach the tables through DynamoDB
  * only, and trail log files through S3 only; a direct kms:Decrypt (the provider secrets) is granted
- * by IAM to the relay function alone.
+ * by IAM to the relay function alone, and an explicit Deny makes that hold against everyone else:
+ * no IAM policy, grant or administrator can decrypt, re-encrypt or grant on the provider-secret
+ * encryption context. Administrators keep managing the key (its root statement): rotation, policy,
+ * deletion protection. Breaking glass means changing the key policy, which alerts.
  */
 export class RelayKey extends Construct {
   public readonly key: kms.Key;
 
-  constructor(scope: Construct, id: string, props: RelayKeyProps = {}) {
+  constructor(scope: Construct, id: string, props: RelayKeyProps) {
     super(scope, id);
     this.key = new kms.Key(this, 'Key', {
       description: 'Mixroute relay: tables, logs, alerts, audit trail and provider secrets',
@@ -87,6 +97,19 @@ export class RelayKey extends Construct {
         conditions: {
           StringEquals: { 'kms:CallerAccount': account, 'kms:ViaService': `s3.${region}.amazonaws.com` },
           StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': `arn:${partition}:cloudtrail:*:${account}:trail/*` },
+        },
+      }),
+    );
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyTheRelayDecryptsProviderSecrets',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:Decrypt', 'kms:ReEncrypt*', 'kms:CreateGrant'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'kms:EncryptionContext:purpose': PROVIDER_SECRET_PURPOSE },
+          ArnNotEquals: { 'aws:PrincipalArn': props.relayRoleArn },
         },
       }),
     );

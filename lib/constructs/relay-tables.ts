@@ -7,20 +7,15 @@ import { USAGE_RETENTION_DAYS } from '../../lambda/core/usage';
 import { acknowledge } from './nag';
 
 export interface RelayTablesProps {
-  /** The customer-managed key that encrypts all three tables. */
+  /** The customer-managed key that encrypts all the tables. */
   readonly encryptionKey: kms.IKey;
-  /**
-   * Point-in-time recovery window of the usage table, in days. It must not exceed the 7-day
-   * retention promise, or backups would keep usage records longer than promised.
-   * @default 7
-   */
-  readonly usageRecoveryDays?: number;
 }
 
 /**
  * The relay's DynamoDB tables (`Table`, which cdk-nag inspects; not `TableV2`): client keys (by
  * hash) and provider secrets (ciphertext only), both with PITR and deletion protection and kept
- * on stack delete; and usage, with TTL on `expiresAt` and PITR no longer than the retention.
+ * on stack delete; and usage, with TTL on `expiresAt` and no backup at all: point-in-time recovery
+ * would keep TTL-deleted records restorable for its window on top of the 7 days.
  * Plus the limit counters (numbers per key and period, TTL-expired). All on-demand and encrypted
  * with the relay's key.
  */
@@ -32,10 +27,6 @@ export class RelayTables extends Construct {
 
   constructor(scope: Construct, id: string, props: RelayTablesProps) {
     super(scope, id);
-    const recoveryDays = props.usageRecoveryDays ?? USAGE_RETENTION_DAYS;
-    if (!Number.isInteger(recoveryDays) || recoveryDays < 1 || recoveryDays > USAGE_RETENTION_DAYS) {
-      throw new Error(`RelayTables: usageRecoveryDays must be an integer from 1 to ${USAGE_RETENTION_DAYS} (the usage retention), got ${recoveryDays}`);
-    }
     const common = {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
@@ -60,7 +51,7 @@ export class RelayTables extends Construct {
       partitionKey: { name: USAGE_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: USAGE_TABLE.sortKey, type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: USAGE_TABLE.ttlAttribute,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true, recoveryPeriodInDays: recoveryDays },
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: false },
       // Usage is short-lived by design: deleting the stack deletes it.
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -78,8 +69,8 @@ export class RelayTables extends Construct {
     );
     acknowledge(
       this.usage,
-      ['NIST.800.53.R5-DynamoDBInBackupPlan', 'HIPAA.Security-DynamoDBInBackupPlan'],
-      'Usage records must be gone after 7 days; a backup plan would keep them longer. Their only backup is point-in-time recovery limited to the retention window.',
+      ['NIST.800.53.R5-DynamoDBInBackupPlan', 'HIPAA.Security-DynamoDBInBackupPlan', 'AwsSolutions-DDB3', 'NIST.800.53.R5-DynamoDBPITREnabled', 'HIPAA.Security-DynamoDBPITREnabled'],
+      `Usage records must be gone ${USAGE_RETENTION_DAYS} days after the request: any backup or point-in-time recovery window would keep TTL-deleted records restorable beyond that. They are content-free billing records that traffic rebuilds.`,
     );
   }
 }

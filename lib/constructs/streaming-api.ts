@@ -71,6 +71,8 @@ export class StreamingApi extends Construct {
 
     this.api = new apigw.RestApi(this, 'Api', {
       description: 'Mixroute LLM relay',
+      // One front door: with a custom domain, the default execute-api hostname answers nothing.
+      disableExecuteApiEndpoint: props.customDomain !== undefined,
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       cloudWatchRole: true,
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,

@@ -12,10 +12,18 @@ export interface RelayWafProps {
   readonly ratePerIpPer5Minutes?: number;
 }
 
+/** A relay key as clients send it: `mr-` and 43 base64url characters. */
+const RELAY_KEY = 'mr-[A-Za-z0-9_-]{43}';
+/** The API's paths under /v1, with or without the stage prefix (execute-api URLs carry it, a custom domain does not). */
+const V1_PATH = '^(/[^/]+)?/v1/';
+const PRIVACY_PATH = '^(/[^/]+)?/v1/privacy/?$';
+
 /**
- * A web ACL in front of the API: a per-IP rate-based rule and AWS's known-bad-inputs rules. No
- * body-size rule (LLM requests are large) and no sampled requests: WAF samples keep client IPs and
- * headers, which the relay promises not to keep.
+ * A web ACL in front of the API: requests to /v1/* without a relay-shaped key are blocked before
+ * they count against the stage's throttle (an unauthenticated flood cannot crowd out real clients),
+ * then a per-IP rate-based rule and AWS's known-bad-inputs rules. No body-size rule (LLM requests
+ * are large) and no sampled requests: WAF samples keep client IPs and headers, which the relay
+ * promises not to keep.
  */
 export class RelayWaf extends Construct {
   public readonly webAcl: wafv2.CfnWebACL;
@@ -37,15 +45,41 @@ export class RelayWaf extends Construct {
       visibilityConfig: visibility('MixrouteWebAcl'),
       rules: [
         {
-          name: 'RateLimitPerIp',
+          name: 'RequireRelayKey',
           priority: 0,
+          action: { block: {} },
+          statement: {
+            andStatement: {
+              statements: [
+                { regexMatchStatement: { fieldToMatch: { uriPath: {} }, regexString: V1_PATH, textTransformations: [{ priority: 0, type: 'NONE' }] } },
+                { notStatement: { statement: { regexMatchStatement: { fieldToMatch: { uriPath: {} }, regexString: PRIVACY_PATH, textTransformations: [{ priority: 0, type: 'NONE' }] } } } },
+                {
+                  notStatement: {
+                    statement: {
+                      orStatement: {
+                        statements: [
+                          { regexMatchStatement: { fieldToMatch: { singleHeader: { Name: 'authorization' } }, regexString: `^Bearer ${RELAY_KEY}$`, textTransformations: [{ priority: 0, type: 'NONE' }] } },
+                          { regexMatchStatement: { fieldToMatch: { singleHeader: { Name: 'x-api-key' } }, regexString: `^${RELAY_KEY}$`, textTransformations: [{ priority: 0, type: 'NONE' }] } },
+                        ],
+                      },
+                    },
+                  },
+                },
+              ],
+            },
+          },
+          visibilityConfig: visibility('MixrouteRequireRelayKey'),
+        },
+        {
+          name: 'RateLimitPerIp',
+          priority: 1,
           action: { block: {} },
           statement: { rateBasedStatement: { limit, aggregateKeyType: 'IP', evaluationWindowSec: 300 } },
           visibilityConfig: visibility('MixrouteRateLimitPerIp'),
         },
         {
           name: 'AwsKnownBadInputs',
-          priority: 1,
+          priority: 2,
           overrideAction: { none: {} },
           statement: { managedRuleGroupStatement: { vendorName: 'AWS', name: 'AWSManagedRulesKnownBadInputsRuleSet' } },
           visibilityConfig: visibility('MixrouteKnownBadInputs'),

@@ -1,7 +1,4 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { App, Stack } from 'aws-cdk-lib';
-import * as kms from 'aws-cdk-lib/aws-kms';
-import { RelayTables } from '../../lib';
 import { buildStack, resourcesOf } from './stack-fixture';
 
 const { template, stack } = buildStack();
@@ -57,11 +54,10 @@ describe('RelayTables', () => {
     }
   });
 
-  test('usage expires by TTL on expiresAt and its PITR window is at most 7 days', () => {
+  test('usage expires by TTL on expiresAt and has no point-in-time recovery (which would outlive the 7 days)', () => {
     const [, usage] = resourcesOf(template, 'AWS::DynamoDB::Table').find(([id]) => /RelayTablesUsage/.test(id)) as [string, any];
     expect(usage.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
-    expect(usage.Properties.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled).toBe(true);
-    expect(usage.Properties.PointInTimeRecoverySpecification.RecoveryPeriodInDays).toBeLessThanOrEqual(7);
+    expect(usage.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: false });
     expect(usage.Properties.KeySchema).toEqual([{ AttributeName: 'keyId', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }]);
   });
 
@@ -69,11 +65,6 @@ describe('RelayTables', () => {
     const [, counters] = resourcesOf(template, 'AWS::DynamoDB::Table').find(([id]) => /RelayTablesCounters/.test(id)) as [string, any];
     expect(counters.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     expect(counters.Properties.PointInTimeRecoverySpecification.RecoveryPeriodInDays).toBeLessThanOrEqual(7);
-  });
-
-  test('rejects a usage recovery window longer than the 7-day retention', () => {
-    const scope = new Stack(new App(), 'S');
-    expect(() => new RelayTables(scope, 'T', { encryptionKey: new kms.Key(scope, 'K'), usageRecoveryDays: 8 })).toThrow(/usageRecoveryDays must be an integer from 1 to 7/);
   });
 
   test('keys and secrets are in a daily AWS Backup plan with an encrypted vault; usage is not', () => {

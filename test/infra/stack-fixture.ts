@@ -5,7 +5,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { MixrouteStack, type MixrouteStackProps } from '../../lib';
 
-const CDK_CONTEXT = JSON.parse(readFileSync(join(__dirname, '../../cdk.json'), 'utf8')).context as Record<string, unknown>;
+export const CDK_CONTEXT = JSON.parse(readFileSync(join(__dirname, '../../cdk.json'), 'utf8')).context as Record<string, unknown>;
 
 export const RELAY_CONFIG = {
   providers: { openai: { type: 'openai', baseUrl: 'https://api.openai.com/v1' }, anthropic: { type: 'anthropic', baseUrl: 'https://api.anthropic.com' } },

@@ -23,7 +23,8 @@ beforeAll(async () => {
     execFile(
       join(ROOT, 'node_modules/.bin/cdk'),
       ['synth', '--no-notices', '-q', '-o', join(out, 'cdk.out'), '-c', `config=${config}`, '-c', 'alertEmail=ops@example.com'],
-      { cwd: ROOT, env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' }, timeout: 180_000 },
+      // A region outside us-east-1, so the companion stack that forwards IAM events is synthesized too.
+      { cwd: ROOT, env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', AWS_REGION: 'eu-west-1', CDK_DEFAULT_REGION: 'eu-west-1' }, timeout: 180_000 },
       (error, _stdout, stderr) => (error ? reject(new Error(`cdk synth failed: ${stderr}`)) : resolve()),
     );
   });
@@ -49,8 +50,17 @@ test('synthesizes offline, bundling the Lambda handler with esbuild', () => {
   expect(code).not.toContain('dynalite');
 });
 
-(CFN_LINT ? test : test.skip)('the template has no cfn-lint errors', () => {
-  const result = spawnSync('cfn-lint', [template], { encoding: 'utf8' });
+test('outside us-east-1 it also synthesizes the us-east-1 stack that forwards IAM change events', () => {
+  const companion = JSON.parse(readFileSync(join(out, 'cdk.out', 'Mixroute-IamEvents.template.json'), 'utf8'));
+  const rules = Object.values(companion.Resources).filter((r: any) => r.Type === 'AWS::Events::Rule') as any[];
+  expect(rules).toHaveLength(1);
+  expect(rules[0].Properties.EventPattern.source).toEqual(['aws.iam']);
+  const manifest = JSON.parse(readFileSync(join(out, 'cdk.out', 'manifest.json'), 'utf8'));
+  expect(manifest.artifacts['Mixroute-IamEvents'].environment).toMatch(/\/us-east-1$/);
+});
+
+(CFN_LINT ? test : test.skip)('the templates have no cfn-lint errors', () => {
+  const result = spawnSync('cfn-lint', [template, join(out, 'cdk.out', 'Mixroute-IamEvents.template.json')], { encoding: 'utf8' });
   // cfn-lint's exit code is a bit mask: 2 = errors, 4 = warnings, 8 = informational.
   expect({ errors: (result.status ?? 2) & 2, output: (result.status ?? 2) & 2 ? result.stdout : '' }).toEqual({ errors: 0, output: '' });
 });

@@ -54,10 +54,47 @@ describe('agrees with the deployed stack', () => {
   const deployed = privacyManifest({ trailRetentionDays: 400 });
   const deployedEntry = (what: RegExp) => deployed.stored.find((s) => what.test(s.what)) as { retentionDays: number; fields: unknown };
 
-  test('usage: TTL on expiresAt, point-in-time recovery no longer than the stated retention', () => {
+  test('usage: TTL on expiresAt, no point-in-time recovery or backup that would outlive the stated retention', () => {
     const [, usage] = resourcesOf(template, 'AWS::DynamoDB::Table').find(([id]) => /RelayTablesUsage/.test(id)) as [string, any];
     expect(usage.Properties.TimeToLiveSpecification.AttributeName).toBe('expiresAt');
-    expect(usage.Properties.PointInTimeRecoverySpecification.RecoveryPeriodInDays).toBeLessThanOrEqual(deployedEntry(/^usage record/).retentionDays);
+    expect(usage.Properties.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled).toBe(false);
+  });
+
+  test('every place the stack keeps request metadata is listed with its maximum age, derived from the template', () => {
+    // What the template keeps about individual requests, and for how long.
+    const derived = new Map<string, number>();
+    const logGroupPlaces: [RegExp, string | null][] = [
+      [/^RelayLogs/, 'function log group'],
+      [/^RelayApiAccessLogs/, 'API Gateway access log group'],
+      [/^RelayApiExecutionLogs/, 'API Gateway execution log group'],
+      // The trail's own delivery: it holds what the trail records (below).
+      [/^RelayAuditLogs/, null],
+    ];
+    const groups = resourcesOf(template, 'AWS::Logs::LogGroup');
+    expect(groups.length).toBe(logGroupPlaces.length);
+    for (const [id, group] of groups) {
+      const place = logGroupPlaces.find(([pattern]) => pattern.test(id));
+      expect({ id, known: place !== undefined }).toEqual({ id, known: true });
+      if (place?.[1]) derived.set(place[1], group.Properties.RetentionInDays);
+    }
+    const [, usage] = resourcesOf(template, 'AWS::DynamoDB::Table').find(([id]) => /RelayTablesUsage/.test(id)) as [string, any];
+    const recoveryDays = usage.Properties.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled ? (usage.Properties.PointInTimeRecoverySpecification.RecoveryPeriodInDays ?? 35) : 0;
+    derived.set('usage table', USAGE_RETENTION_DAYS + recoveryDays);
+    // The trail keeps its files for a year: it must record none of the relay's own per-request calls.
+    const [, trail] = resourcesOf(template, 'AWS::CloudTrail::Trail')[0];
+    const dataSelectors = (trail.Properties.AdvancedEventSelectors as any[]).filter((s) => s.FieldSelectors.some((f: any) => f.Equals?.[0] === 'Data'));
+    const excludesRelay = dataSelectors.every((s) => s.FieldSelectors.some((f: any) => f.Field === 'userIdentity.arn' && f.NotStartsWith?.some((p: string) => /assumed-role\/.*-relay\/$/.test(p))));
+    if (!excludesRelay) derived.set('CloudTrail bucket (Object Lock) and trail log group', 400);
+    // Backups: the usage table must be in none.
+    const backedUp = JSON.stringify(resourcesOf(template, 'AWS::Backup::BackupSelection').map(([, s]) => s.Properties.BackupSelection.Resources));
+    if (/RelayTablesUsage/.test(backedUp)) derived.set('AWS Backup vault', 35);
+
+    const listed = new Map(deployed.stored.filter((s) => s.requestMetadata).map((s) => [s.where, s.retentionDays as number]));
+    expect(Object.fromEntries(listed)).toEqual(Object.fromEntries(derived));
+    for (const days of listed.values()) expect(days).toBeLessThanOrEqual(USAGE_RETENTION_DAYS);
+    // What is listed as not holding request metadata says why.
+    expect(deployedEntry(/^audit trail/).retentionDays).toBe(400);
+    expect((deployed.stored.find((s) => s.where === 'AWS Backup vault') as { what: string }).what).toMatch(/never the usage table/);
   });
 
   test('logs: every log group keeps exactly the stated days', () => {
