@@ -22,7 +22,7 @@ export interface CreateKeyInput {
 const KEY_NAME = /^[\p{L}\p{N} ._:@/+-]{1,64}$/u;
 /** A model name, or a pattern ending in * ("claude-*"). */
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,126}[A-Za-z0-9._:/@*-]$|^[A-Za-z0-9]$/;
-const LIMIT_FLAGS: Record<keyof KeyLimits, string> = { requestsPerMinute: '--rpm', tokensPerDay: '--tokens-per-day', tokensPerMonth: '--tokens-per-month' };
+const LIMIT_FLAGS: Record<keyof KeyLimits, string> = { requestsPerMinute: '--rpm', tokensPerDay: '--tokens-per-day', tokensPerMonth: '--tokens-per-month', maxConcurrency: '--max-concurrency' };
 
 function validateName(name: string): void {
   if (!KEY_NAME.test(name)) throw new AdminInputError('--name: expected 1-64 letters, digits, spaces or . _ : @ / + -');
@@ -154,6 +154,6 @@ export async function updateClientKey(store: KeyAdminStore, id: string, changes:
     validateLimits(merged);
     update.limits = Object.keys(merged).length > 0 ? (merged as KeyLimits) : null;
   }
-  if (Object.keys(update).length === 0) throw new AdminInputError('nothing to change: give --name, --expires, --models or a limit (--rpm, --tokens-per-day, --tokens-per-month)');
+  if (Object.keys(update).length === 0) throw new AdminInputError('nothing to change: give --name, --expires, --models or a limit (--rpm, --tokens-per-day, --tokens-per-month, --max-concurrency)');
   return store.updateKey(id, update);
 }

@@ -4,6 +4,7 @@
  * secret needs no slow hash) next to a non-secret key id.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { withDeadline } from './deadline';
 import { RelayError } from './errors';
 import { header, type HeaderMap } from './http';
 import type { ClientKey, Clock, KeyLookup, KeyStore } from './ports';
@@ -72,6 +73,8 @@ export interface KeyAuthenticatorOptions {
   readonly ttlMs: number;
   /** Entries kept at most (least recently used go first), so a flood of bad keys cannot grow memory. */
   readonly maxEntries?: number;
+  /** The most a lookup waits for the store; past it the caller gets 503 (fail closed). */
+  readonly timeoutMs?: number;
 }
 
 /** Why a presented key was refused; `store` means the key could not be checked at all. */
@@ -135,7 +138,7 @@ export class KeyAuthenticator {
     }
     const pending = this.inFlight.get(hash);
     if (pending) return pending;
-    const fetching = this.options.store.findByHash(hash).finally(() => this.inFlight.delete(hash));
+    const fetching = withDeadline(this.options.store.findByHash(hash), this.options.timeoutMs ?? 2_000, 'key lookup').finally(() => this.inFlight.delete(hash));
     this.inFlight.set(hash, fetching);
     const lookup = await fetching;
     if (this.options.ttlMs > 0) this.remember(hash, { lookup, until: this.options.clock.now() + this.options.ttlMs });

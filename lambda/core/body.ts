@@ -44,13 +44,56 @@ export function joinChunks(parts: readonly Uint8Array[], size = parts.reduce((n,
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Whether any object in valid JSON text names a key twice. JSON.parse keeps the last one, while a
+ * provider's parser may keep the first: the relay would check one `model` and forward both. One
+ * pass over the text, tracking the keys of each open object (strings are compared as written,
+ * escapes included, which catches every duplicate a client means to send).
+ */
+export function hasDuplicateKeys(text: string): boolean {
+  const stack: (Set<string> | null)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      const keys = stack[stack.length - 1];
+      if (expectKey && keys) {
+        const key = text.slice(i + 1, j);
+        if (keys.has(key)) return true;
+        keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b /* { */) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      stack.push(null);
+      expectKey = false;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+      expectKey = false;
+    } else if (c === 0x2c /* , */) {
+      expectKey = stack[stack.length - 1] !== null && stack.length > 0;
+    }
+  }
+  return false;
+}
+
 /** Parses the body as a JSON object; the error never quotes the body. */
 export function parseJsonObject(body: Uint8Array): JsonObject {
   let value: unknown;
+  let text: string;
   try {
-    value = JSON.parse(strictUtf8.decode(body));
+    text = strictUtf8.decode(body);
+    value = JSON.parse(text);
   } catch {
     throw new RelayError(400, 'invalid_json', 'Request body is not valid UTF-8 JSON.');
+  }
+  if (hasDuplicateKeys(text)) {
+    throw new RelayError(400, 'invalid_json', 'Request body names the same key twice in one object; send each key once.');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new RelayError(400, 'invalid_request', 'Request body must be a JSON object.');

@@ -77,6 +77,14 @@ export interface RelaySettings {
   readonly maxRetryAfterMs: number;
   /** Largest non-streamed upstream answer the relay accepts (it holds one in memory to meter it). */
   readonly maxResponseBytes: number;
+  /** The most the relay waits for one call to its stores or KMS (key lookup, counters, usage write, secret). */
+  readonly storeTimeoutMs: number;
+  /** The most a streamed request waits for its first byte from a candidate before trying the next. */
+  readonly streamFirstByteTimeoutMs: number;
+  /** How often an open stream re-checks that its key still works (revocation, expiry). */
+  readonly streamKeyRecheckMs: number;
+  /** Output tokens reserved against a key's token quota when the request names no max_tokens. */
+  readonly defaultOutputReservation: number;
 }
 
 export interface RelayConfig {
@@ -97,6 +105,10 @@ export const DEFAULT_SETTINGS: RelaySettings = {
   retryStatuses: [429, 500, 502, 503, 504, 529],
   maxRetryAfterMs: 5_000,
   maxResponseBytes: 32 * 1024 * 1024,
+  storeTimeoutMs: 2_000,
+  streamFirstByteTimeoutMs: 60_000,
+  streamKeyRecheckMs: 30_000,
+  defaultOutputReservation: 4_096,
 };
 
 /** Upper bounds that keep the promises: revocation within 30 s, streams within 15 min. */
@@ -110,6 +122,10 @@ const SETTING_LIMITS: Record<Exclude<keyof RelaySettings, 'retryStatuses'>, [min
   totalTimeoutMs: [100, 890_000],
   maxRetryAfterMs: [0, 60_000],
   maxResponseBytes: [64 * 1024, 256 * 1024 * 1024],
+  storeTimeoutMs: [100, 30_000],
+  streamFirstByteTimeoutMs: [100, 900_000],
+  streamKeyRecheckMs: [1_000, 30_000],
+  defaultOutputReservation: [0, 1_000_000],
 };
 
 export class ConfigError extends Error {

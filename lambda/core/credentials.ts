@@ -3,6 +3,7 @@
  * time. If decryption fails while an older copy is still in memory (within `maxStaleMs`), that copy
  * is used, so a short KMS outage does not take the relay down.
  */
+import { withDeadline } from './deadline';
 import { RelayError } from './errors';
 import type { Clock, EncryptionContext, SecretCipher, SecretStore } from './ports';
 import type { ProviderConfig } from './config';
@@ -21,6 +22,8 @@ export interface CredentialSourceOptions {
   readonly ttlMs: number;
   /** How long past its TTL a cached secret may still serve when the store or cipher fails. */
   readonly maxStaleMs?: number;
+  /** The most each store read and each decryption may take. */
+  readonly timeoutMs?: number;
   /** Local mode only: reads a provider's `apiKeyEnv`. Absent in Lambda, where env keys are refused. */
   readonly env?: (name: string) => string | undefined;
 }
@@ -72,9 +75,10 @@ export class ProviderCredentials {
     const pending = this.inFlight.get(name);
     if (pending) return pending;
     const loading = (async () => {
-      const stored = await this.options.secrets.getProviderSecret(name);
+      const timeoutMs = this.options.timeoutMs ?? 2_000;
+      const stored = await withDeadline(this.options.secrets.getProviderSecret(name), timeoutMs, 'provider secret read');
       if (!stored) return undefined;
-      const plaintext = await this.options.cipher.decrypt(stored.ciphertext, providerEncryptionContext(name));
+      const plaintext = await withDeadline(this.options.cipher.decrypt(stored.ciphertext, providerEncryptionContext(name)), timeoutMs, 'provider secret decryption');
       return decoder.decode(plaintext);
     })().finally(() => this.inFlight.delete(name));
     this.inFlight.set(name, loading);

@@ -95,7 +95,13 @@ function misdirected(path: string): RelayError | undefined {
   return new RelayError(404, 'not_found', `This relay serves ${rest}, not ${path}. ${advice}`);
 }
 
+/** Every method the relay serves somewhere; anything else is 405 on every path. */
+const SERVED_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'DELETE']);
+
 export function matchEndpoint(method: string, path: string): MatchedEndpoint {
+  if (!SERVED_METHODS.has(method)) {
+    throw new RelayError(405, 'method_not_allowed', `The relay does not serve ${method.slice(0, 16).replace(/[^A-Z-]/g, '')} requests; it serves GET, HEAD, POST and DELETE.`, { allow: 'GET, HEAD, POST, DELETE' });
+  }
   const normalised = normalisePath(path);
   let endpoint: MatchedEndpoint | undefined = ENDPOINTS.get(normalised);
   if (!endpoint) {

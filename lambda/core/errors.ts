@@ -44,6 +44,9 @@ export type ErrorCode =
   | 'upstream_response_too_large'
   | 'rate_limited'
   | 'quota_exceeded'
+  | 'concurrency_limited'
+  | 'limit_store_unavailable'
+  | 'key_revoked'
   | 'client_closed'
   | 'internal_error';
 

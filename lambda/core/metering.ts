@@ -5,9 +5,10 @@
  * goes to the log for replay when the store stays down) and charged to the key's quotas.
  */
 import { randomUUID } from 'node:crypto';
+import { withDeadline } from './deadline';
 import type { ErrorCode } from './errors';
 import type { ExecutionContext } from './http';
-import type { LimitEnforcer } from './limits';
+import type { Hold, LimitEnforcer } from './limits';
 import type { Logger } from './log';
 import type { ClientKey, Clock, UsageStore } from './ports';
 import type { TokenCounts } from './provider';
@@ -19,6 +20,8 @@ export interface RelayMetrics {
   authFailed?(reason: AuthFailure): void;
   usageWriteFailed?(record: UsageRecord): void;
   requestFinished?(record: UsageRecord): void;
+  /** A limit counter could not be read or written (a limited key was refused, or a settlement was lost). */
+  limitCheckFailed?(): void;
 }
 
 export interface Finish {
@@ -38,6 +41,8 @@ export class RequestTrace {
   model?: string;
   provider?: string;
   endpoint?: RecordedEndpoint;
+  /** What the request holds against its key's limits (a concurrency slot, a token reservation). */
+  readonly hold: Hold = {};
   streamed = false;
   requestBytes = 0;
   private finished = false;
@@ -74,6 +79,8 @@ export interface UsageMeterDeps {
   readonly limits?: LimitEnforcer;
   /** Delays before retrying a failed usage write; after the last, the record goes to the log. */
   readonly usageRetryDelaysMs?: readonly number[];
+  /** The most one usage write attempt may take. */
+  readonly storeTimeoutMs?: number;
 }
 
 export class UsageMeter {
@@ -123,7 +130,7 @@ export class UsageMeter {
     this.deps.metrics?.requestFinished?.(record);
     ctx.waitUntil(this.write(record));
     if (this.deps.limits && trace.key.limits) {
-      ctx.waitUntil(this.deps.limits.recordTokens(trace.key, record.inputTokens + record.outputTokens, record.requestId, trace.startedAt));
+      ctx.waitUntil(this.deps.limits.finish(trace.key, trace.hold, record.inputTokens + record.outputTokens, record.requestId));
     }
   }
 
@@ -132,7 +139,7 @@ export class UsageMeter {
     const delays = this.deps.usageRetryDelaysMs ?? [50, 250, 1000];
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.deps.usage.put(record);
+        await withDeadline(this.deps.usage.put(record), this.deps.storeTimeoutMs ?? 2_000, 'usage write');
         return;
       } catch {
         if (attempt >= delays.length) {

@@ -11,7 +11,7 @@ import type { ProviderCredentials } from './credentials';
 import { formatFor, matchEndpoint, type ForwardedEndpoint, type MatchedEndpoint } from './endpoints';
 import { asRelayError, RelayError, type ApiFormat } from './errors';
 import { header, jsonResponse, type ExecutionContext, type RelayHandler, type RelayRequest, type RelayResponse } from './http';
-import { rateLimitHeaders, type LimitEnforcer } from './limits';
+import { rateLimitHeaders, worstCaseTokens, type LimitEnforcer } from './limits';
 import type { Logger } from './log';
 import { outcomeOf, RequestTrace, UsageMeter, type RelayMetrics } from './metering';
 import type { ClientKey, Clock, UpstreamClient, UsageStore } from './ports';
@@ -75,6 +75,7 @@ export class Relay {
       metrics: deps.metrics,
       limits: deps.limits,
       usageRetryDelaysMs: deps.usageRetryDelaysMs,
+      storeTimeoutMs: deps.config.settings.storeTimeoutMs,
     });
   }
 
@@ -93,7 +94,7 @@ export class Relay {
       if (endpoint.name === 'root') return jsonResponse(200, { service: 'mixroute', status: 'ok', docs: 'OpenAI-compatible API under /v1 (base URL https://HOST/v1); Anthropic Messages at /v1/messages (base URL https://HOST)' }, ids);
       if (endpoint.name === 'privacy') return jsonResponse(200, privacyManifest(this.deps.privacy), ids);
       trace.key = await this.deps.keys.authenticate(request.headers, (reason) => this.deps.metrics?.authFailed?.(reason));
-      limitHeaders = rateLimitHeaders(await this.deps.limits?.admit(trace.key, trace.requestId));
+      limitHeaders = rateLimitHeaders(await this.deps.limits?.admit(trace.key, trace.requestId, trace.hold));
       let response: RelayResponse;
       if (endpoint.name === 'models' || endpoint.name === 'model') {
         response = this.models(trace.key, format, trace.requestId, endpoint.id);
@@ -163,6 +164,11 @@ export class Relay {
       resolved = resolveRoute(config, key, name, body.model);
       trace.model = resolved.model;
       trace.provider = resolved.route.provider;
+      // count_tokens and embeddings produce no output; counting costs nothing at all.
+      if (name !== 'count_tokens') {
+        const output = name === 'embeddings' ? 0 : settings.defaultOutputReservation;
+        await this.deps.limits?.reserve(key, worstCaseTokens(rawBody.length, body, output), trace.requestId, trace.hold);
+      }
     }
 
     const { request: upstream, response, attempt } = await exchange(

@@ -14,6 +14,8 @@ export interface KeyLimits {
   readonly tokensPerDay?: number;
   /** Input + output tokens per UTC calendar month. */
   readonly tokensPerMonth?: number;
+  /** Requests of this key open at once (streams included). */
+  readonly maxConcurrency?: number;
 }
 
 /** A client key as the relay sees it. Never holds the secret or its hash. */
@@ -137,10 +139,22 @@ export interface KeyAdminStore extends KeyStore {
 
 /** Named counters for limits: atomic across relay instances, holding numbers only. */
 export interface CounterStore {
-  /** Adds `amount` (creating the counter at 0) and returns the new value. */
+  /** Adds `amount` (creating the counter at 0; negative amounts subtract) and returns the new value. */
   add(name: string, amount: number, expiresAtSeconds: number): Promise<number>;
   /** Current values (0 for counters that do not exist). */
   read(names: readonly string[]): Promise<number[]>;
+  /**
+   * In one atomic conditional update: adds `amount` if the counter is below `below` (or absent) and
+   * answers true; answers false and changes nothing otherwise.
+   */
+  addIfBelow(name: string, amount: number, below: number, expiresAtSeconds: number): Promise<boolean>;
+  /**
+   * A slot in a counter of open requests: adds 1 if fewer than `max` are open and answers true. The
+   * counter's lease is renewed to `leaseUntilSeconds`; a counter whose lease ran out (nothing was
+   * admitted for longer than any request lives) is stale, e.g. left by a crashed instance, and
+   * starts again from 0.
+   */
+  acquireSlot(name: string, max: number, leaseUntilSeconds: number, nowSeconds: number): Promise<boolean>;
 }
 
 export interface SecretAdminStore extends SecretStore {

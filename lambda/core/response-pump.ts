@@ -41,6 +41,7 @@ export async function* pumpStream(input: StreamPumpInput): AsyncGenerator<Uint8A
   const splitter = decoder ? undefined : new SseEventSplitter(input.maxEventBytes);
   let outcome: Outcome = 'aborted';
   let errorCode: ErrorCode | undefined;
+  let oversized = false;
   const endWith = (error: RelayError, failure: Outcome): Uint8Array => {
     outcome = failure;
     errorCode = error.code;
@@ -57,9 +58,19 @@ export async function* pumpStream(input: StreamPumpInput): AsyncGenerator<Uint8A
           }
         } else {
           for (const frame of (splitter as SseEventSplitter).push(chunk)) {
-            const forwarded = frame.whole ? meter.onEvent(frame.raw) : frame.raw;
+            // An event larger than the relay meters is neither passed on unmetered nor buffered further.
+            if (!frame.whole) {
+              oversized = true;
+              break;
+            }
+            const forwarded = meter.onEvent(frame.raw);
             if (forwarded) out.push(forwarded);
           }
+        }
+        if (oversized) {
+          out.push(endWith(upstreamError('upstream_bad_response', { message: 'An upstream stream event was larger than the relay accepts.' }), 'upstream_error'));
+          yield joinChunks(joinAdjacent(out));
+          return;
         }
         const parts = joinAdjacent(out);
         if (parts.length === 1) yield parts[0];
@@ -79,8 +90,9 @@ export async function* pumpStream(input: StreamPumpInput): AsyncGenerator<Uint8A
       }
     } else {
       const last = (splitter as SseEventSplitter).flush();
+      // A last event without its closing blank line (some servers end so) is still an event.
       if (last && last.raw.length > 0) {
-        const forwarded = last.whole ? meter.onEvent(last.raw) : last.raw;
+        const forwarded = meter.onEvent(last.raw);
         if (forwarded) tail.push(forwarded);
       }
     }

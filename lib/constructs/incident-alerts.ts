@@ -127,6 +127,11 @@ export class IncidentAlerts extends Construct {
       threshold: 1,
       description: 'Usage records could not be written after retries; they are in the function log (usage_write_failed) for replay.',
     });
+    this.addAlarm('LimitCheckFailures', {
+      metric: relayMetric(METRIC_NAMES.limitCheckFailures),
+      threshold: 1,
+      description: 'The limit counters could not be reached: keys with limits are refused (503) until they can.',
+    });
 
     const onCall = (source: string, detail: Record<string, unknown>): events.EventPattern => ({ source: [source], detailType: ['AWS API Call via CloudTrail'], detail });
     const trailName = (props.trail.node.defaultChild as cloudtrail.CfnTrail).ref;

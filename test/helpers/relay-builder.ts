@@ -290,6 +290,8 @@ export async function buildRelay(options: BuildOptions = {}): Promise<TestRelay>
     counters: {
       add: (name, amount, ttl) => (faults.countersDown ? down() : stores.counters.add(name, amount, ttl)),
       read: (names) => (faults.countersDown ? down() : stores.counters.read(names)),
+      addIfBelow: (name, amount, below, ttl) => (faults.countersDown ? down() : stores.counters.addIfBelow(name, amount, below, ttl)),
+      acquireSlot: (name, max, lease, now) => (faults.countersDown ? down() : stores.counters.acquireSlot(name, max, lease, now)),
     },
     cipher,
     logger: createLogger((line) => logs.push(line)),

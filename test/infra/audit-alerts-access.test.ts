@@ -62,10 +62,10 @@ describe('IncidentAlerts', () => {
     buildStack({ alertEmail: undefined }).template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
 
-  test('alarms on API 5xx rate, function errors and throttles, auth-failure bursts and failed usage writes, each notifying the topic', () => {
+  test('alarms on API 5xx rate, function errors and throttles, auth-failure bursts, failed usage writes and failed limit checks, each notifying the topic', () => {
     const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm');
     const metrics = alarms.map(([, a]) => a.Properties.MetricName).sort();
-    expect(metrics).toEqual(['5XXError', 'AuthFailures', 'Errors', 'Throttles', 'UsageWriteFailures']);
+    expect(metrics).toEqual(['5XXError', 'AuthFailures', 'Errors', 'LimitCheckFailures', 'Throttles', 'UsageWriteFailures']);
     for (const [id, alarm] of alarms) {
       expect({ id, actions: alarm.Properties.AlarmActions }).toEqual({ id, actions: [topicRef()] });
     }

@@ -7,6 +7,7 @@ export const LIMIT_OPTIONS = {
   rpm: { type: 'string' },
   'tokens-per-day': { type: 'string' },
   'tokens-per-month': { type: 'string' },
+  'max-concurrency': { type: 'string' },
 } as const;
 
 export function positiveInt(flag: string, value: string | boolean | undefined): number | undefined {
@@ -56,6 +57,7 @@ function describeLimits(limits: KeyLimits | undefined): string {
     limits.requestsPerMinute !== undefined ? `${limits.requestsPerMinute} rpm` : '',
     limits.tokensPerDay !== undefined ? `${limits.tokensPerDay} tok/day` : '',
     limits.tokensPerMonth !== undefined ? `${limits.tokensPerMonth} tok/month` : '',
+    limits.maxConcurrency !== undefined ? `${limits.maxConcurrency} open` : '',
   ].filter(Boolean);
   return parts.join(', ') || '-';
 }

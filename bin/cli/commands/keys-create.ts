@@ -7,8 +7,8 @@ import { expiryFrom, keyView, LIMIT_OPTIONS, modelList, positiveInt } from './ar
 export const keysCreate: Command = {
   name: 'keys create',
   summary: 'create a client key (shown once, stored only as a hash)',
-  synopsis: '--name NAME [--models a,b] [--expires 30d|ISO-8601]\n                            [--rpm N] [--tokens-per-day N] [--tokens-per-month N]',
-  description: 'Creates a client key. The secret is printed once and stored nowhere: only its SHA-256 and the key\nid are kept. --json prints {"id","key","name",...}. Limits hold across all relay instances.',
+  synopsis: '--name NAME [--models a,b] [--expires 30d|ISO-8601]\n                            [--rpm N] [--tokens-per-day N] [--tokens-per-month N] [--max-concurrency N]',
+  description: 'Creates a client key. The secret is printed once and stored nowhere: only its SHA-256 and the key\nid are kept. --json prints {"id","key","name",...}. Limits hold across all relay instances:\ntoken quotas reserve each request\'s worst case before it is forwarded, and --max-concurrency caps\nthe key\'s requests open at once.',
   options: { name: { type: 'string' }, models: { type: 'string' }, expires: { type: 'string' }, ...LIMIT_OPTIONS },
   target: true,
   examples: [
@@ -22,6 +22,7 @@ export const keysCreate: Command = {
       requestsPerMinute: positiveInt('--rpm', values.rpm),
       tokensPerDay: positiveInt('--tokens-per-day', values['tokens-per-day']),
       tokensPerMonth: positiveInt('--tokens-per-month', values['tokens-per-month']),
+      maxConcurrency: positiveInt('--max-concurrency', values['max-concurrency']),
     };
     const input = { name: values.name as string, models: modelList(values.models), expiresAt: expiryFrom(values.expires), limits };
     return withTarget('creating a key', async (target) => {

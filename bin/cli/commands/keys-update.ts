@@ -7,7 +7,7 @@ import { expiryFrom, KEY_COLUMNS, keyRow, keyView, LIMIT_OPTIONS, limitChange, m
 export const keysUpdate: Command = {
   name: 'keys update',
   summary: 'change a key\'s name, expiry, models or limits',
-  synopsis: 'ID [--name NAME] [--expires 30d|ISO-8601|never] [--models a,b|all]\n                            [--rpm N|none] [--tokens-per-day N|none] [--tokens-per-month N|none]',
+  synopsis: 'ID [--name NAME] [--expires 30d|ISO-8601|never] [--models a,b|all]\n                            [--rpm N|none] [--tokens-per-day N|none] [--tokens-per-month N|none]\n                            [--max-concurrency N|none]',
   description: "Changes a key's settings; the relay applies them within its key-cache TTL.",
   options: { name: { type: 'string' }, models: { type: 'string' }, expires: { type: 'string' }, ...LIMIT_OPTIONS },
   target: true,
@@ -25,6 +25,7 @@ export const keysUpdate: Command = {
       requestsPerMinute: limitChange('--rpm', values.rpm),
       tokensPerDay: limitChange('--tokens-per-day', values['tokens-per-day']),
       tokensPerMonth: limitChange('--tokens-per-month', values['tokens-per-month']),
+      maxConcurrency: limitChange('--max-concurrency', values['max-concurrency']),
     };
     if (Object.values(limits).some((v) => v !== undefined)) changes.limits = limits;
     return withTarget('updating a key', async (target) => {

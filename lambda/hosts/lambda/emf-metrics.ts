@@ -12,6 +12,7 @@ export const METRIC_NAMES = {
   latency: 'Latency',
   authFailures: 'AuthFailures',
   usageWriteFailures: 'UsageWriteFailures',
+  limitCheckFailures: 'LimitCheckFailures',
 } as const;
 
 export function createEmfMetrics(namespace: string, sink: (line: string) => void, now: () => number = Date.now): RelayMetrics {
@@ -44,6 +45,9 @@ export function createEmfMetrics(namespace: string, sink: (line: string) => void
     },
     usageWriteFailed() {
       emit([[]], [{ name: METRIC_NAMES.usageWriteFailures, unit: 'Count', value: 1 }]);
+    },
+    limitCheckFailed() {
+      emit([[]], [{ name: METRIC_NAMES.limitCheckFailures, unit: 'Count', value: 1 }]);
     },
   };
 }

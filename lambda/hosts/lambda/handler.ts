@@ -13,18 +13,46 @@ import { lambdaRuntime } from './runtime';
 
 type StreamingHandler = (event: APIGatewayProxyEvent, responseStream: Writable, context?: Context) => Promise<void>;
 
-/** The handler body: event → request, stream the response, then await background work. */
-export function createStreamingHandler(getRelay: () => RelayHandler): StreamingHandler {
+/**
+ * The most the invocation waits for background work after the last byte: above a usage write's own
+ * budget (its attempts, each with the store deadline, then the log line), far below the function
+ * timeout, so a stuck dependency never holds a concurrency slot for the rest of the 15 minutes.
+ */
+export const BACKGROUND_WAIT_MS = 15_000;
+
+/** The handler body: event → request, stream the response, then await background work (bounded). */
+export function createStreamingHandler(getRelay: () => RelayHandler, backgroundWaitMs = BACKGROUND_WAIT_MS): StreamingHandler {
   return async (event, responseStream) => {
     const background: Promise<unknown>[] = [];
     const handle = getRelay();
     const response = await handle(eventToRequest(event), { waitUntil: (work) => background.push(work) });
     await writeToResponseStream(response, responseStream);
-    await Promise.allSettled(background);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = await Promise.race([
+      Promise.allSettled(background).then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), backgroundWaitMs))),
+    ]);
+    clearTimeout(timer);
+    if (!waited) process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), event: 'background_wait_exceeded' })}\n`);
   };
 }
 
-let relay: RelayHandler | undefined;
+/**
+ * In the Lambda runtime the relay is built at init, from the environment read once: a bad
+ * configuration fails the init with one clear error instead of failing every invocation. Elsewhere
+ * (tests, tools loading the module) it is built on first use.
+ */
+function buildAtInit(): RelayHandler | undefined {
+  if (!process.env.AWS_LAMBDA_RUNTIME_API) return undefined;
+  try {
+    return relayFromEnvironment();
+  } catch (error) {
+    process.stderr.write(`mixroute: the relay cannot start: ${(error as Error).message}\n`);
+    throw error;
+  }
+}
+
+let relay: RelayHandler | undefined = buildAtInit();
 
 export const handler = lambdaRuntime().streamifyResponse(createStreamingHandler(() => (relay ??= relayFromEnvironment())));
 

@@ -35,16 +35,17 @@ export function composeRelay(parts: RelayParts): Relay {
   const { settings } = parts.config;
   return new Relay({
     config: parts.config,
-    keys: new KeyAuthenticator({ store: parts.keys, clock, ttlMs: settings.keyCacheTtlMs }),
+    keys: new KeyAuthenticator({ store: parts.keys, clock, ttlMs: settings.keyCacheTtlMs, timeoutMs: settings.storeTimeoutMs }),
     usage: parts.usage,
     credentials: new ProviderCredentials({
       secrets: parts.secrets,
       cipher: parts.cipher,
       clock,
       ttlMs: settings.secretCacheTtlMs,
+      timeoutMs: settings.storeTimeoutMs,
       env: parts.config.mode === 'local' ? parts.env : undefined,
     }),
-    limits: parts.counters ? new LimitEnforcer(parts.counters, clock, parts.logger) : undefined,
+    limits: parts.counters ? new LimitEnforcer(parts.counters, clock, parts.logger, { timeoutMs: settings.storeTimeoutMs, metrics: parts.metrics }) : undefined,
     logger: parts.logger,
     upstream: parts.upstream ?? createUpstreamClient({ connectTimeoutMs: settings.connectTimeoutMs }),
     clock,

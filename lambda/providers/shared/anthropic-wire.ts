@@ -5,6 +5,7 @@
 import type { MeterReading, StreamMeter, TokenCounts } from '../../core/provider';
 import { RelayError, type ProviderErrorDetail } from '../../core/errors';
 import { parseSseEvent } from '../../core/sse';
+import { isInBandError } from './in-band-error';
 import { encode, isObject, nonNegativeInt, tryParse } from './json';
 
 /** Counts from an Anthropic `usage` object; input includes prompt-cache reads and writes. */
@@ -63,6 +64,10 @@ export function createAnthropicStreamMeter(): StreamMeter {
   return {
     onEvent(raw) {
       const { event, data } = parseSseEvent(raw);
+      if (event !== 'error' && event !== 'message_start' && event !== 'message_delta' && event !== 'content_block_delta' && isInBandError(event, data)) {
+        upstreamError = true;
+        return encode(new RelayError(502, 'upstream_error', 'The upstream provider reported an error during the stream.').toStreamEvent('anthropic'));
+      }
       switch (event) {
         case 'content_block_delta':
           contentEvents++;

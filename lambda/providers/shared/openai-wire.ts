@@ -12,13 +12,13 @@ import type { EndpointAdapter, ForwardInput, JsonObject, MeterReading, StreamMet
 import { RelayError, type ProviderErrorDetail } from '../../core/errors';
 import { encodeSseData, parseSseEvent } from '../../core/sse';
 import { pickHeaders, RELAY_USER_AGENT } from './headers';
+import { isInBandError } from './in-band-error';
 import { bodyFor, encode, isObject, nonNegativeInt, tryParse } from './json';
 
 const FORWARDED_HEADERS = ['openai-beta'] as const;
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 /** `"usage":null` that OpenAI adds to every chunk once include_usage is on. */
 const NULL_USAGE = /,\s*"usage"\s*:\s*null/;
-const ERROR_OBJECT = /^\s*\{\s*"error"\s*:/;
 
 /** Chat Completions and Embeddings usage: prompt/completion tokens with their cached and reasoning parts. */
 export function openAiUsage(value: unknown): TokenCounts | undefined {
@@ -69,12 +69,12 @@ export function createOpenAiStreamMeter(injectedUsage: boolean): StreamMeter {
   let contentEvents = 0;
   return {
     onEvent(raw) {
-      const { data } = parseSseEvent(raw);
+      const { event, data } = parseSseEvent(raw);
       if (data === '[DONE]') {
         completed = true;
         return raw;
       }
-      if (ERROR_OBJECT.test(data)) {
+      if (isInBandError(event, data)) {
         upstreamError = true;
         // The provider's error text is never passed on: the caller gets our own error event.
         return encode(upstreamStreamError().toStreamEvent('openai'));
@@ -113,7 +113,7 @@ export function createResponsesStreamMeter(): StreamMeter {
     onEvent(raw) {
       const parsed = parseSseEvent(raw);
       const type = parsed.event !== 'message' ? parsed.event : (/"type"\s*:\s*"([^"]+)"/.exec(parsed.data)?.[1] ?? '');
-      if (type === 'error') {
+      if (type === 'error' || (!type.startsWith('response.') && isInBandError(parsed.event, parsed.data))) {
         upstreamError = true;
         return encode(upstreamStreamError().toStreamEvent('openai-responses'));
       }

@@ -1,7 +1,7 @@
 /** The limit counters table: named atomic counters holding numbers only, deleted by TTL. */
 import { GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CounterStore } from '../../core/ports';
-import { fromItem, toItem } from './item';
+import { fromItem, isConditionFailure, toItem } from './item';
 import { COUNTERS_TABLE } from './schema';
 
 const PK = COUNTERS_TABLE.partitionKey;
@@ -25,6 +25,62 @@ export class DynamoCounterStore implements CounterStore {
     );
     const count = result.Attributes ? fromItem(result.Attributes).count : undefined;
     return typeof count === 'number' ? count : amount;
+  }
+
+  async addIfBelow(name: string, amount: number, below: number, expiresAtSeconds: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: toItem({ [PK]: name }),
+          UpdateExpression: 'ADD #count :amount SET #ttl = if_not_exists(#ttl, :ttl)',
+          ConditionExpression: 'attribute_not_exists(#count) OR #count < :below',
+          ExpressionAttributeNames: { '#count': 'count', '#ttl': COUNTERS_TABLE.ttlAttribute },
+          ExpressionAttributeValues: toItem({ ':amount': amount, ':ttl': expiresAtSeconds, ':below': below }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async acquireSlot(name: string, max: number, leaseUntilSeconds: number, nowSeconds: number): Promise<boolean> {
+    const names = { '#count': 'count', '#ttl': COUNTERS_TABLE.ttlAttribute };
+    try {
+      // The common case: fewer than max open; one conditional update that also renews the lease.
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: toItem({ [PK]: name }),
+          UpdateExpression: 'ADD #count :one SET #ttl = :lease',
+          ConditionExpression: 'attribute_not_exists(#count) OR #count < :max',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: toItem({ ':one': 1, ':lease': leaseUntilSeconds, ':max': max }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    try {
+      // Full, unless the lease ran out: then every counted request is long gone; start again at 1.
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: toItem({ [PK]: name }),
+          UpdateExpression: 'SET #count = :one, #ttl = :lease',
+          ConditionExpression: '#ttl < :now',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: toItem({ ':one': 1, ':lease': leaseUntilSeconds, ':now': nowSeconds }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   async read(names: readonly string[]): Promise<number[]> {

@@ -12,7 +12,7 @@ const HASH_ITEM = 'hash#';
 const PK = KEYS_TABLE.partitionKey;
 
 /** Limits are stored as flat numeric attributes of the key item. */
-const LIMIT_ATTRIBUTES = { requestsPerMinute: 'rpmLimit', tokensPerDay: 'dailyTokenLimit', tokensPerMonth: 'monthlyTokenLimit' } as const;
+const LIMIT_ATTRIBUTES = { requestsPerMinute: 'rpmLimit', tokensPerDay: 'dailyTokenLimit', tokensPerMonth: 'monthlyTokenLimit', maxConcurrency: 'concurrencyLimit' } as const;
 
 function toClientKey(item: Item): ClientKey | undefined {
   const value = fromItem(item);

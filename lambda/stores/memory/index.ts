@@ -115,11 +115,27 @@ export class MemorySecretStore implements SecretAdminStore {
 
 export class MemoryCounterStore implements CounterStore {
   private readonly counts = new Map<string, number>();
+  private readonly leases = new Map<string, number>();
 
   async add(name: string, amount: number): Promise<number> {
     const next = (this.counts.get(name) ?? 0) + amount;
     this.counts.set(name, next);
     return next;
+  }
+
+  async addIfBelow(name: string, amount: number, below: number): Promise<boolean> {
+    if ((this.counts.get(name) ?? 0) >= below) return false;
+    await this.add(name, amount);
+    return true;
+  }
+
+  async acquireSlot(name: string, max: number, leaseUntilSeconds: number, nowSeconds: number): Promise<boolean> {
+    const stale = (this.leases.get(name) ?? Infinity) < nowSeconds;
+    if (stale) this.counts.set(name, 0);
+    if ((this.counts.get(name) ?? 0) >= max) return false;
+    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+    this.leases.set(name, leaseUntilSeconds);
+    return true;
   }
 
   async read(names: readonly string[]): Promise<number[]> {

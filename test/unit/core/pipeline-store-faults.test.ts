@@ -77,14 +77,22 @@ test('a usage write that keeps failing is retried, then logged content-free and 
   expect(events).toEqual([`usage:${response.headers['x-request-id']}`]);
 });
 
-test('a counter store that fails lets the request through (limits protect budgets, not access) and logs it', async () => {
+test('a counter store that fails refuses a limited key (503, Retry-After, fail closed), counts it and logs it', async () => {
   const { LimitEnforcer } = await import('../../../lambda/core/limits');
   const lines: string[] = [];
+  let failures = 0;
+  const down = async () => Promise.reject(new Error('down'));
   const enforcer = new LimitEnforcer(
-    { add: async () => Promise.reject(new Error('down')), read: async () => Promise.reject(new Error('down')) },
+    { add: down, read: down, addIfBelow: down, acquireSlot: down },
     { now: () => Date.now() },
     createLogger((l) => lines.push(l)),
+    { metrics: { limitCheckFailed: () => failures++ } },
   );
-  await expect(enforcer.admit({ ...KEY, limits: { requestsPerMinute: 1, tokensPerDay: 1 } }, 'req_x')).resolves.toBeUndefined();
+  const error = await enforcer.admit({ ...KEY, limits: { requestsPerMinute: 1, tokensPerDay: 1 } }, 'req_x', {}).catch((e) => e);
+  expect(error).toMatchObject({ status: 503, code: 'limit_store_unavailable', headers: { 'retry-after': '2' } });
   expect(JSON.parse(lines[0])).toMatchObject({ event: 'limit_check_failed', keyId: 'key_f', requestId: 'req_x' });
+  expect(failures).toBe(1);
+  // A key without limits never touches the counters.
+  await expect(enforcer.admit(KEY, 'req_y', {})).resolves.toBeUndefined();
+  expect(failures).toBe(1);
 });
