@@ -91,6 +91,11 @@ export class KeyAuthenticator {
 
   /** Returns the caller's active key or throws 401 (or 503 when the store cannot be read: fail closed). */
   async authenticate(headers: HeaderMap, onFailure?: (reason: AuthFailure) => void): Promise<ClientKey> {
+    return (await this.authenticateRequest(headers, onFailure)).key;
+  }
+
+  /** As authenticate, also giving the secret's hash (an open stream re-checks its key by it). */
+  async authenticateRequest(headers: HeaderMap, onFailure?: (reason: AuthFailure) => void): Promise<{ key: ClientKey; hash: string }> {
     const secret = presentedKey(headers);
     if (secret === TWO_KEYS) {
       onFailure?.('malformed');
@@ -109,8 +114,9 @@ export class KeyAuthenticator {
       throw invalidKey();
     }
     let lookup: KeyLookup | undefined;
+    const hash = hashKey(secret);
     try {
-      lookup = await this.lookup(hashKey(secret));
+      lookup = await this.lookup(hash);
     } catch {
       onFailure?.('store');
       throw new RelayError(503, 'key_store_unavailable', 'The relay cannot verify keys right now. Retry shortly.', {
@@ -125,7 +131,23 @@ export class KeyAuthenticator {
       onFailure?.('inactive');
       throw invalidKey();
     }
-    return lookup.key;
+    return { key: lookup.key, hash };
+  }
+
+  /**
+   * Whether a key still works, read fresh from the store (not the cache, whose entry it refreshes):
+   * an open stream asks this, so revocation and expiry reach it. A store that cannot be read says
+   * nothing against the key: the stream goes on.
+   */
+  async stillValid(hash: string): Promise<boolean> {
+    let lookup: KeyLookup | undefined;
+    try {
+      lookup = await withDeadline(this.options.store.findByHash(hash), this.options.timeoutMs ?? 2_000, 'key re-check');
+    } catch {
+      return true;
+    }
+    if (this.options.ttlMs > 0) this.remember(hash, { lookup, until: this.options.clock.now() + this.options.ttlMs });
+    return lookup !== undefined && isUsable(lookup, this.options.clock.now());
   }
 
   private async lookup(hash: string): Promise<KeyLookup | undefined> {

@@ -344,8 +344,8 @@ export function parseRelayConfig(raw: unknown, mode: RelayMode, registry: Provid
   }
 
   const settings = parseSettings(raw.settings, problems);
-  if (settings.headersTimeoutMs > settings.totalTimeoutMs) {
-    problems.push('settings.headersTimeoutMs: must not exceed settings.totalTimeoutMs');
+  for (const name of ['headersTimeoutMs', 'streamFirstByteTimeoutMs'] as const) {
+    if (settings[name] > settings.totalTimeoutMs) problems.push(`settings.${name}: must not exceed settings.totalTimeoutMs`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return { mode, providers, models, settings };

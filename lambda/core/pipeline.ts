@@ -86,6 +86,7 @@ export class Relay {
     const trace = new RequestTrace(this.meter, ctx);
     const format = formatFor(request.path, request.headers);
     let limitHeaders: Record<string, string> = {};
+    let keyHash = '';
     try {
       const endpoint = matchEndpoint(request.method, request.path);
       trace.endpoint = endpoint.recorded;
@@ -93,14 +94,16 @@ export class Relay {
       if (endpoint.name === 'healthz') return jsonResponse(200, { status: 'ok' }, ids);
       if (endpoint.name === 'root') return jsonResponse(200, { service: 'mixroute', status: 'ok', docs: 'OpenAI-compatible API under /v1 (base URL https://HOST/v1); Anthropic Messages at /v1/messages (base URL https://HOST)' }, ids);
       if (endpoint.name === 'privacy') return jsonResponse(200, privacyManifest(this.deps.privacy), ids);
-      trace.key = await this.deps.keys.authenticate(request.headers, (reason) => this.deps.metrics?.authFailed?.(reason));
+      const authenticated = await this.deps.keys.authenticateRequest(request.headers, (reason) => this.deps.metrics?.authFailed?.(reason));
+      trace.key = authenticated.key;
+      keyHash = authenticated.hash;
       limitHeaders = rateLimitHeaders(await this.deps.limits?.admit(trace.key, trace.requestId, trace.hold));
       let response: RelayResponse;
       if (endpoint.name === 'models' || endpoint.name === 'model') {
         response = this.models(trace.key, format, trace.requestId, endpoint.id);
         trace.finish({ status: 200, outcome: 'ok', completed: true });
       } else {
-        response = await this.forward(request, endpoint, format, trace, ctx);
+        response = await this.forward(request, endpoint, format, trace, ctx, keyHash);
       }
       return withHeaders(response, limitHeaders);
     } catch (error) {
@@ -146,7 +149,7 @@ export class Relay {
     return { route, model: '-', candidates: route.candidates };
   }
 
-  private async forward(request: RelayRequest, endpoint: MatchedEndpoint, format: ApiFormat, trace: RequestTrace, ctx: ExecutionContext): Promise<RelayResponse> {
+  private async forward(request: RelayRequest, endpoint: MatchedEndpoint, format: ApiFormat, trace: RequestTrace, ctx: ExecutionContext, keyHash: string): Promise<RelayResponse> {
     const { config } = this.deps;
     const { settings } = config;
     const name = endpoint.name as ForwardedEndpoint;
@@ -204,6 +207,7 @@ export class Relay {
           attempt,
           format,
           finish: (outcome, errorCode, reading) => trace.finish({ status, outcome, errorCode, completed: reading.completed, counts: reading }),
+          recheck: { everyMs: settings.streamKeyRecheckMs, stillValid: () => this.deps.keys.stillValid(keyHash) },
         }),
       };
     }

@@ -26,6 +26,8 @@ export interface StreamPumpInput {
   /** Called once, on every exit path (also when the caller stops reading). */
   readonly finish: StreamFinish;
   readonly maxEventBytes?: number;
+  /** Re-checks the caller's key while the stream is open; a revoked or expired key ends it. */
+  readonly recheck?: { readonly everyMs: number; stillValid(): Promise<boolean> };
 }
 
 /** Content types that mean the upstream really streamed in the framing asked for. */
@@ -42,6 +44,21 @@ export async function* pumpStream(input: StreamPumpInput): AsyncGenerator<Uint8A
   let outcome: Outcome = 'aborted';
   let errorCode: ErrorCode | undefined;
   let oversized = false;
+  let checking = false;
+  const recheck = input.recheck;
+  const recheckTimer = recheck
+    ? setInterval(() => {
+        if (checking) return;
+        checking = true;
+        recheck.stillValid().then(
+          (valid) => {
+            checking = false;
+            if (!valid) attempt.abort('revoked');
+          },
+          () => (checking = false),
+        );
+      }, recheck.everyMs)
+    : undefined;
   const endWith = (error: RelayError, failure: Outcome): Uint8Array => {
     outcome = failure;
     errorCode = error.code;
@@ -79,7 +96,7 @@ export async function* pumpStream(input: StreamPumpInput): AsyncGenerator<Uint8A
     } catch {
       if (attempt.abortReason === 'client') return;
       const error = attempt.failure('mid-body');
-      yield endWith(error, error.code === 'upstream_timeout' ? 'timeout' : 'upstream_error');
+      yield endWith(error, error.code === 'upstream_timeout' ? 'timeout' : error.code === 'key_revoked' ? 'client_error' : 'upstream_error');
       return;
     }
     const tail: Uint8Array[] = [];
@@ -107,6 +124,7 @@ export async function* pumpStream(input: StreamPumpInput): AsyncGenerator<Uint8A
     }
     if (tail.length > 0) yield joinChunks(tail);
   } finally {
+    clearInterval(recheckTimer);
     attempt.close();
     input.finish(outcome, errorCode, meter.reading());
   }

@@ -16,7 +16,7 @@ import { joinChunks } from './body';
 import type { ProviderErrorDetail } from './errors';
 import { callerSafeDetail, MAX_ERROR_BODY_BYTES, PASSED_ON_STATUSES, retryAfterToMs, upstreamError, upstreamStatusError } from './upstream-errors';
 
-export type AbortReason = 'timeout' | 'client';
+export type AbortReason = 'timeout' | 'client' | 'revoked';
 
 export function clientClosed(): RelayError {
   return new RelayError(499, 'client_closed', 'The client closed the request.');
@@ -38,9 +38,12 @@ export class UpstreamAttempt {
     /** What is left of the request's total deadline. */
     remainingMs: number,
     private readonly clientSignal?: AbortSignal,
+    /** A streamed request must see its first byte within streamFirstByteTimeoutMs; others their headers within headersTimeoutMs. */
+    stream = false,
   ) {
     this.totalTimer = setTimeout(() => this.abort('timeout'), Math.max(0, remainingMs));
-    this.headersTimer = setTimeout(() => this.abort('timeout'), settings.headersTimeoutMs);
+    this.stream = stream;
+    this.headersTimer = setTimeout(() => this.abort('timeout'), stream ? settings.streamFirstByteTimeoutMs : settings.headersTimeoutMs);
     if (clientSignal?.aborted) this.abort('client');
     clientSignal?.addEventListener('abort', this.onClientAbort, { once: true });
   }
@@ -53,7 +56,14 @@ export class UpstreamAttempt {
     return this.reason;
   }
 
+  private readonly stream: boolean;
+
+  /** The answer's headers arrived: for a non-streamed request the first-byte deadline is met. */
   headersArrived(): void {
+    if (!this.stream) this.firstByteArrived();
+  }
+
+  firstByteArrived(): void {
     clearTimeout(this.headersTimer);
     this.headersTimer = undefined;
   }
@@ -85,6 +95,7 @@ export class UpstreamAttempt {
   failure(phase: 'before-headers' | 'mid-body'): RelayError {
     if (this.reason === 'timeout') return upstreamError('upstream_timeout');
     if (this.reason === 'client') return clientClosed();
+    if (this.reason === 'revoked') return new RelayError(401, 'key_revoked', 'This key was revoked or expired while the stream was open.');
     return phase === 'before-headers'
       ? upstreamError('upstream_unavailable', { status: 502, message: 'The relay could not reach the upstream provider.', headers: {} })
       : upstreamError('upstream_error', { message: 'The upstream connection failed while sending the answer.' });
@@ -184,7 +195,7 @@ export async function exchange(input: ExchangeInput, deps: ExchangeDeps): Promis
     }
     input.onAttempt(provider, request);
 
-    const attempt = new UpstreamAttempt(settings, input.deadline - deps.clock.now(), input.signal);
+    const attempt = new UpstreamAttempt(settings, input.deadline - deps.clock.now(), input.signal, request.stream);
     let response: UpstreamResponse;
     try {
       response = await deps.upstream({ url: request.url, method: request.method, headers: request.headers, body: request.body, signal: attempt.signal });
@@ -206,9 +217,48 @@ export async function exchange(input: ExchangeInput, deps: ExchangeDeps): Promis
       retryAfterMs = retryAfterToMs(header(response.headers, 'retry-after'), deps.clock.now());
       continue;
     }
+    if (request.stream) {
+      // Nothing has reached the caller yet: a stream whose first byte does not come in time fails over.
+      let first: IteratorResult<Uint8Array>;
+      const chunks = response.body[Symbol.asyncIterator]();
+      try {
+        first = await chunks.next();
+      } catch {
+        attempt.close();
+        response.discard();
+        lastError = attempt.failure('before-headers');
+        if (lastError.code === 'client_closed' || isLast) throw lastError;
+        continue;
+      }
+      attempt.firstByteArrived();
+      return { provider, request, response: { ...response, body: withFirst(first, chunks) }, attempt };
+    }
     return { provider, request, response, attempt };
   }
   throw lastError ?? new RelayError(500, 'internal_error', 'The relay failed to process the request.');
+}
+
+/** A body that starts with the chunk already read. */
+function withFirst(first: IteratorResult<Uint8Array>, rest: AsyncIterator<Uint8Array>): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator]() {
+      let pending: IteratorResult<Uint8Array> | undefined = first;
+      return {
+        next: () => {
+          if (pending) {
+            const value = pending;
+            pending = undefined;
+            return Promise.resolve(value);
+          }
+          return rest.next();
+        },
+        return: async () => {
+          await rest.return?.();
+          return { done: true as const, value: undefined };
+        },
+      };
+    },
+  };
 }
 
 /** A server-side tool that makes the provider contact a URL the request names is refused unless the operator allowed it. */

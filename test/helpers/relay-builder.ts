@@ -71,7 +71,7 @@ export function failoverConfig(upstreamUrl: string, settings: Record<string, unk
       claude: { provider: 'claude' },
       'claude-spare': { provider: 'spare' },
     },
-    settings: { headersTimeoutMs: 400, idleTimeoutMs: 400, totalTimeoutMs: 4000, maxRetryAfterMs: 1500, keyCacheTtlMs: 0, secretCacheTtlMs: 200, ...settings },
+    settings: { headersTimeoutMs: 400, streamFirstByteTimeoutMs: 400, idleTimeoutMs: 400, totalTimeoutMs: 4000, maxRetryAfterMs: 1500, keyCacheTtlMs: 0, secretCacheTtlMs: 200, ...settings },
   };
 }
 

@@ -9,7 +9,7 @@ import { buildRelay, failoverConfig, type TestRelay } from '../../helpers/relay-
 const REQUESTS = 300;
 let h: TestRelay;
 // Generous timeouts: this test is about isolation and accounting, not deadlines.
-beforeAll(async () => (h = await buildRelay({ host: 'http', echo: true, config: (url) => failoverConfig(url, { headersTimeoutMs: 20_000, idleTimeoutMs: 20_000, totalTimeoutMs: 60_000 }) })));
+beforeAll(async () => (h = await buildRelay({ host: 'http', echo: true, config: (url) => failoverConfig(url, { headersTimeoutMs: 20_000, streamFirstByteTimeoutMs: 20_000, idleTimeoutMs: 20_000, totalTimeoutMs: 60_000 }) })));
 afterAll(() => h.close());
 
 interface Outcome {
