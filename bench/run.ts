@@ -47,8 +47,9 @@ interface BatchResult {
 
 const children: ChildProcess[] = [];
 
-function startChild(args: string[], env: Record<string, string> = {}, pattern = /^(http:\/\/\S+)/m): Promise<{ child: ChildProcess; output: string; match: RegExpMatchArray }> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+function startChild(args: string[], env: Record<string, string> = {}, pattern = /^(http:\/\/\S+)/m, fromStderr = false): Promise<{ child: ChildProcess; output: string; match: RegExpMatchArray }> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env }, stdio: ['ignore', 'pipe', fromStderr ? 'pipe' : 'inherit'] });
+  const banner = fromStderr ? child.stderr : child.stdout;
   children.push(child);
   let output = '';
   return new Promise((resolve, reject) => {
@@ -56,12 +57,12 @@ function startChild(args: string[], env: Record<string, string> = {}, pattern = 
       output += chunk;
       const match = output.match(pattern);
       if (match) {
-        child.stdout?.off('data', onData);
-        child.stdout?.resume();
+        banner?.off('data', onData);
+        banner?.resume();
         resolve({ child, output, match });
       }
     };
-    child.stdout?.on('data', onData);
+    banner?.on('data', onData);
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code}) before starting:\n${output}`)));
   });
 }
@@ -228,7 +229,7 @@ async function main(): Promise<void> {
     const proxy = await startChild(['-r', 'tsx/cjs', 'bench/bare-proxy.ts', upstreamUrl]);
     const configPath = join(work, 'relay.config.json');
     writeFileSync(configPath, JSON.stringify({ providers: { bench: { type: 'openai', baseUrl: `${upstreamUrl}/v1`, apiKeyEnv: 'BENCH_UPSTREAM_KEY' } }, models: { [MODEL]: { provider: 'bench' } } }));
-    const relay = await startChild(['bin/mixroute-cli.js', 'dev', '--port', '0', '--data-dir', join(work, 'data'), '--config', configPath], { BENCH_UPSTREAM_KEY: 'sk-bench' }, /listening on (http:\/\/\S+)[\s\S]*?(mr-[A-Za-z0-9_-]{43})[\s\S]*?Models:/);
+    const relay = await startChild(['bin/mixroute-cli.js', 'dev', '--port', '0', '--data-dir', join(work, 'data'), '--config', configPath], { BENCH_UPSTREAM_KEY: 'sk-bench' }, /listening on (http:\/\/\S+)[\s\S]*?(mr-[A-Za-z0-9_-]{43})[\s\S]*?Models:/, true);
     // The relay logs one JSON line per request on stdout; keep draining it.
     relay.child.stdout?.resume();
 

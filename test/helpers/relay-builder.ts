@@ -80,6 +80,9 @@ export interface Faults {
   usageStoreDown: boolean;
   countersDown: boolean;
   cipherDown: boolean;
+  /** Calls that never answer (a stalled DynamoDB). */
+  keyStoreHangs: boolean;
+  usageStoreHangs: boolean;
 }
 
 export interface CallInit {
@@ -264,7 +267,8 @@ export async function buildRelay(options: BuildOptions = {}): Promise<TestRelay>
     dump = tables.dump;
   }
 
-  const faults: Faults = { keyStoreDown: false, usageStoreDown: false, countersDown: false, cipherDown: false };
+  const faults: Faults = { keyStoreDown: false, usageStoreDown: false, countersDown: false, cipherDown: false, keyStoreHangs: false, usageStoreHangs: false };
+  const hang = () => new Promise<never>(() => undefined);
   const realCipher = LocalCipher.fromKey(randomBytes(32));
   const cipher: SecretCipher = {
     encrypt: (p, c) => realCipher.encrypt(p, c),
@@ -284,8 +288,8 @@ export async function buildRelay(options: BuildOptions = {}): Promise<TestRelay>
   const upstreamClient = options.upstreamClient ?? createUpstreamClient({ connectTimeoutMs: config.settings.connectTimeoutMs });
   const relay = composeRelay({
     config,
-    keys: { findByHash: (hash) => (faults.keyStoreDown ? down() : stores.keys.findByHash(hash)) },
-    usage: { put: (record) => (faults.usageStoreDown ? down() : stores.usage.put(record)) },
+    keys: { findByHash: (hash) => (faults.keyStoreHangs ? hang() : faults.keyStoreDown ? down() : stores.keys.findByHash(hash)) },
+    usage: { put: (record) => (faults.usageStoreHangs ? hang() : faults.usageStoreDown ? down() : stores.usage.put(record)) },
     secrets: stores.secrets,
     counters: {
       add: (name, amount, ttl) => (faults.countersDown ? down() : stores.counters.add(name, amount, ttl)),

@@ -30,7 +30,8 @@ export const dev: Command = {
       configPath: values.config as string,
       host: values.host as string,
       port,
-      out: (line) => io.print(line),
+      // The banner and the first client key go to the terminal (stderr); stdout carries only the JSON request log.
+      out: (line) => io.error(`${line}\n`),
       logSink: bufferedLineSink(process.stdout),
     });
     await stopped;

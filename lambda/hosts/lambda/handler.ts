@@ -47,9 +47,14 @@ function buildAtInit(): RelayHandler | undefined {
   try {
     return relayFromEnvironment();
   } catch (error) {
-    process.stderr.write(`mixroute: the relay cannot start: ${(error as Error).message}\n`);
+    process.stderr.write(`mixroute: the relay cannot start: ${oneLine((error as Error).message)}\n`);
     throw error;
   }
+}
+
+/** CloudWatch splits log events at newlines; the init error stays one event. */
+function oneLine(message: string): string {
+  return message.split(/\r?\n/).map((line) => line.trim()).filter(Boolean).join('; ');
 }
 
 let relay: RelayHandler | undefined = buildAtInit();

@@ -16,7 +16,7 @@ import { LOCAL_TABLE_NAMES } from '../../stores/dynamodb/schema';
 import { composeRelay } from '../shared/compose';
 import { ensureTables, localDynamoClient, startEmbeddedStore } from './embedded-store';
 import { LocalCipher } from './local-cipher';
-import { startNodeRelayServer } from './node-server';
+import { startNodeRelayServer, type NodeServerLimits } from './node-server';
 import { BatchingUsageWriter } from './usage-batcher';
 
 export const STATE_FILE = 'dev-server.json';
@@ -115,10 +115,12 @@ export interface DevServerOptions {
   readonly configPath: string;
   readonly host: string;
   readonly port: number;
-  /** Where the human-readable banner goes. */
+  /** Where the human-readable banner goes (the terminal: stderr), the first client key included. */
   readonly out: (line: string) => void;
-  /** Where the JSON request log goes. */
+  /** Where the JSON request log goes (stdout); never the banner or the first key. */
   readonly logSink: LogSink;
+  /** The node:http host's limits (slow clients, connections). */
+  readonly serverLimits?: NodeServerLimits;
   readonly env?: NodeJS.ProcessEnv;
   /** Keep the store in memory instead of the data dir (tests). */
   readonly inMemoryStore?: boolean;
@@ -181,7 +183,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   });
   let server;
   try {
-    server = await startNodeRelayServer(relay.handle, { host: options.host, port: options.port });
+    server = await startNodeRelayServer(relay.handle, { host: options.host, port: options.port, ...options.serverLimits });
   } catch (error) {
     await store.close();
     throw error;

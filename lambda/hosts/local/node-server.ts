@@ -79,13 +79,34 @@ export function createNodeListener(handle: RelayHandler, track: (work: Promise<u
   };
 }
 
-export async function startNodeRelayServer(handle: RelayHandler, options: { host: string; port: number }): Promise<NodeRelayServer> {
+export interface NodeServerLimits {
+  /** Time a client has to send its request headers; slow-header clients are cut (default 30 s). */
+  readonly headersTimeoutMs?: number;
+  /** Time a client has to send its whole request, body included (default 120 s). */
+  readonly requestTimeoutMs?: number;
+  /** Connections served at once; more are refused (default 512). */
+  readonly maxConnections?: number;
+  /** How often Node checks the two timeouts above (default 2 s). */
+  readonly checkIntervalMs?: number;
+}
+
+export async function startNodeRelayServer(handle: RelayHandler, options: { host: string; port: number } & NodeServerLimits): Promise<NodeRelayServer> {
   const pending = new Set<Promise<unknown>>();
   const track = (work: Promise<unknown>) => {
     const settled = work.catch(() => undefined).finally(() => pending.delete(settled));
     pending.add(settled);
   };
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, createNodeListener(handle, track));
+  // On a shared machine, a client that opens connections and sends nothing must not hold them.
+  const server = createServer(
+    {
+      keepAliveTimeout: 65_000,
+      headersTimeout: options.headersTimeoutMs ?? 30_000,
+      requestTimeout: options.requestTimeoutMs ?? 120_000,
+      connectionsCheckingInterval: options.checkIntervalMs ?? 2_000,
+    },
+    createNodeListener(handle, track),
+  );
+  server.maxConnections = options.maxConnections ?? 512;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

@@ -108,15 +108,19 @@ describe('mixroute dev (what npm start runs)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'mixroute-dev-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  function startDev(configPath: string): Promise<{ banner: string; stop: () => Promise<number> }> {
+  function startDev(configPath: string): Promise<{ banner: string; stdout: () => string; stop: () => Promise<number> }> {
     const child = spawn(process.execPath, [CLI, 'dev', '--port', '0', '--data-dir', dataDir, '--config', configPath], { cwd: ROOT });
     let out = '';
+    let stdout = '';
+    child.stdout.on('data', (c) => (stdout += c));
     return new Promise((resolve, reject) => {
-      child.stdout.on('data', (c) => {
+      // The banner (and the first key) is for the terminal: stderr. stdout carries the JSON log only.
+      child.stderr.on('data', (c) => {
         out += c;
         if (out.includes('\n\n') && /(No provider|Models:)/.test(out)) {
           resolve({
             banner: out,
+            stdout: () => stdout,
             stop: () =>
               new Promise((done) => {
                 child.once('exit', (code) => done(code ?? 1));
@@ -135,6 +139,7 @@ describe('mixroute dev (what npm start runs)', () => {
     expect(first.banner).toMatch(/No provider is configured yet/);
     const key = first.banner.match(/mr-[A-Za-z0-9_-]{43}/)?.[0] as string;
     expect(key).toBeDefined();
+    expect(first.stdout()).not.toContain(key);
     expect(await first.stop()).toBe(0);
 
     const configPath = join(dataDir, 'mixroute.config.json');

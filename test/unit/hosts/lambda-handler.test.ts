@@ -137,3 +137,49 @@ test('the Lambda states the deployed trail retention in its privacy manifest', a
   const manifest = JSON.parse(Buffer.from(response.body as Uint8Array).toString('utf8')) as { stored: { what: string; retentionDays: number | null }[] };
   expect(manifest.stored.find((s) => s.what.startsWith('audit trail'))?.retentionDays).toBe(400);
 });
+
+test('the wait for background work after the last byte is bounded, and says so', async () => {
+  const writes: string[] = [];
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (writes.push(String(chunk)), true));
+  try {
+    const stuck = createStreamingHandler(
+      () => async (_request, ctx) => {
+        ctx.waitUntil(new Promise(() => undefined)); // a usage write that never settles
+        return { status: 200, headers: {}, body: new TextEncoder().encode('ok') };
+      },
+      200,
+    );
+    const started = Date.now();
+    await stuck(event({ httpMethod: 'GET', path: '/healthz' }), new FakeLambdaResponseStream());
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(writes.some((line) => line.includes('"background_wait_exceeded"'))).toBe(true);
+  } finally {
+    spy.mockRestore();
+  }
+});
+
+test('HEAD answers go out with their status and headers and no body', async () => {
+  const stream = new FakeLambdaResponseStream();
+  await invoke(event({ httpMethod: 'HEAD', path: '/v1/models', multiValueHeaders: auth() }), stream);
+  const { prelude, body } = stream.parse();
+  expect(prelude?.statusCode).toBe(200);
+  expect(body).toBe('');
+});
+
+test('in the Lambda runtime, a bad configuration fails the init once, with one clear error', () => {
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const result = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', "require('./lambda/hosts/lambda/handler.ts')"], {
+    cwd: require('node:path').join(__dirname, '../../..'),
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      AWS_LAMBDA_RUNTIME_API: '127.0.0.1:9',
+      MIXROUTE_CONFIG: JSON.stringify({ providers: { p: { type: 'openai', baseUrl: 'http://evil.example/v1' } } }),
+      MIXROUTE_KEYS_TABLE: 'k', MIXROUTE_SECRETS_TABLE: 's', MIXROUTE_USAGE_TABLE: 'u', MIXROUTE_COUNTERS_TABLE: 'c', MIXROUTE_KMS_KEY_ID: 'k',
+    },
+  });
+  expect(result.status).not.toBe(0);
+  const lines = result.stderr.split('\n').filter((l) => l.startsWith('mixroute: the relay cannot start'));
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toContain('providers.p.baseUrl: expected https');
+});
