@@ -9,7 +9,7 @@ export const keysRotate: Command = {
   summary: 'issue a new secret; the old one works until the grace period ends',
   synopsis: 'ID [--grace 24h]',
   description:
-    'Issues a new secret for the key (printed once). The new secret works at once; the old one keeps\nworking until the grace period ends (default 24h; 0s ends it now), so clients can switch without\ndowntime. The key id, its settings and its usage history stay the same.',
+    'Issues a new secret for the key (printed once). The new secret works at once; the old one keeps\nworking until the grace period ends (default 24h), so clients can switch without downtime. With\n--grace 0s the old secret ends now in the store; relay instances refuse it for new requests within\nthe key-cache TTL (30 s at most) and end its open streams within streamKeyRecheckMs (30 s at most).\nThe key id, its settings and its usage history stay the same.',
   options: { grace: { type: 'string', default: '24h' } },
   target: true,
   positionals: 1,
@@ -24,7 +24,11 @@ export const keysRotate: Command = {
       else {
         io.print(`Rotated key ${key.id} (${key.name}). The new secret works now and is shown only this once:`);
         io.print(`  ${secret}`);
-        io.print(`The previous secret keeps working until ${previousSecretsEndAt}.`);
+        io.print(
+          graceMs === 0
+            ? 'The previous secret has ended; relay instances refuse it within 30 seconds (their key cache), open streams included.'
+            : `The previous secret keeps working until ${previousSecretsEndAt}.`,
+        );
       }
       return 0;
     });
