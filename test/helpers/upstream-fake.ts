@@ -8,7 +8,8 @@
  * reply, and streams are written in a few paced writes, so concurrent clients can check they got
  * their own content.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { anthropicMessageJson, anthropicMessageSse, openAiChatJson, openAiChatSse, openAiEmbeddingJson, responsesJson, responsesSse } from './fixtures';
 
@@ -159,7 +160,13 @@ function playFault(fault: Fault, req: ReceivedRequest, res: ServerResponse, echo
   }
 }
 
-export async function startUpstreamFake(options: { echo?: boolean } = {}): Promise<UpstreamFake> {
+export interface UpstreamFakeOptions {
+  readonly echo?: boolean;
+  /** Serve https with this certificate (the caller trusts it, e.g. through NODE_EXTRA_CA_CERTS). */
+  readonly tls?: { readonly key: Buffer; readonly cert: Buffer };
+}
+
+export async function startUpstreamFake(options: UpstreamFakeOptions = {}): Promise<UpstreamFake> {
   const echo = options.echo ?? false;
   const received: ReceivedRequest[] = [];
   const queues: Record<FakeHost, Fault[]> = { a: [], b: [] };
@@ -167,7 +174,7 @@ export async function startUpstreamFake(options: { echo?: boolean } = {}): Promi
   let handler: UpstreamHandler | undefined;
   let connections = 0;
   const sockets = new Set<Socket>();
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -187,8 +194,9 @@ export async function startUpstreamFake(options: { echo?: boolean } = {}): Promi
       if (handler) return void Promise.resolve(handler(record, res)).catch(() => res.destroy());
       normalAnswer(record, res, echo);
     });
-  });
-  server.on('connection', (socket) => {
+  };
+  const server = options.tls ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, listener) : createServer(listener);
+  server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
     connections++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -196,7 +204,7 @@ export async function startUpstreamFake(options: { echo?: boolean } = {}): Promi
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     received,
     hits,
     connections: () => connections,

@@ -3,7 +3,7 @@
  * redirects followed, connections kept alive, and aborts honoured.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { UpstreamResponse } from '../../../lambda/core/ports';
 import { createUpstreamClient } from '../../../lambda/hosts/shared/upstream-client';
+import { HAS_OPENSSL, selfSignedCert } from '../../helpers/tls-cert';
 
 async function text(response: UpstreamResponse): Promise<string> {
   const parts: Buffer[] = [];
@@ -20,7 +21,6 @@ async function text(response: UpstreamResponse): Promise<string> {
 
 const post = (url: string, signal: AbortSignal = new AbortController().signal) => ({ url, method: 'POST' as const, headers: {}, body: '{}', signal });
 
-const HAS_OPENSSL = spawnSync('sh', ['-c', 'command -v openssl'], { encoding: 'utf8' }).status === 0;
 if (!HAS_OPENSSL) process.stderr.write('SKIPPED: openssl is not installed; the self-signed TLS test is skipped.\n');
 
 const fetchUpstream = createUpstreamClient({ connectTimeoutMs: 2000 });
@@ -29,10 +29,9 @@ afterAll(() => fetchUpstream.close());
 (HAS_OPENSSL ? test : test.skip)('refuses an upstream whose TLS certificate is not trusted (provider calls use verified TLS)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mixroute-tls-'));
   try {
-    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { encoding: 'utf8' });
-    expect(made.status).toBe(0);
+    const { key, cert } = selfSignedCert(dir);
     let reached = false;
-    const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => {
+    const server = createHttpsServer({ key, cert }, (_req, res) => {
       reached = true;
       res.end('{}');
     });
