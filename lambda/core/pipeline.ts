@@ -14,7 +14,7 @@ import { header, jsonResponse, type ExecutionContext, type RelayHandler, type Re
 import { rateLimitHeaders, worstCaseTokens, type LimitEnforcer } from './limits';
 import type { Logger } from './log';
 import { outcomeOf, RequestTrace, UsageMeter, type RelayMetrics } from './metering';
-import type { ClientKey, Clock, UpstreamClient, UsageStore } from './ports';
+import type { ClientKey, Clock, RuntimeIdentity, UpstreamClient, UsageStore } from './ports';
 import { systemClock } from './ports';
 import { privacyManifest, type PrivacyManifestOptions } from './privacy';
 import type { JsonObject } from './provider';
@@ -23,6 +23,7 @@ import { isStreamContentType, pumpStream, readAnswer, usageOfAnswer } from './re
 import { findRoute, modelsForKey, orderCandidates, resolveRoute, type ResolvedRoute } from './routing';
 import { keyAllowsModel } from './auth';
 import { clientClosed, exchange } from './upstream-exchange';
+import { upstreamError } from './upstream-errors';
 
 export type { RelayMetrics } from './metering';
 
@@ -43,6 +44,8 @@ export interface RelayDeps {
   readonly privacy?: PrivacyManifestOptions;
   /** Source of randomness for weighted candidate order (tests pin it). */
   readonly random?: () => number;
+  /** The runtime's own identity, for provider types that sign with it (Bedrock). */
+  readonly identity?: RuntimeIdentity;
 }
 
 const STREAM_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' } as const;
@@ -192,7 +195,7 @@ export class Relay {
           if (built) trace.streamed = built.stream;
         },
       },
-      { upstream: this.deps.upstream, credentials: this.deps.credentials, clock: this.clock },
+      { upstream: this.deps.upstream, credentials: this.deps.credentials, clock: this.clock, identity: this.deps.identity },
     );
 
     const contentType = header(response.headers, 'content-type') ?? '';
@@ -222,6 +225,15 @@ export class Relay {
       attempt.close();
     }
     const usage = usageOfAnswer(bytes, upstream.jsonUsage);
+    if (upstream.translateAnswer) {
+      try {
+        bytes = upstream.translateAnswer(bytes);
+      } catch {
+        const error = upstreamError('upstream_bad_response');
+        trace.finish({ status: error.status, outcome: 'upstream_error', errorCode: error.code, completed: false, counts: usage ? { ...usage, fromProvider: true } : { fromProvider: false } });
+        throw error;
+      }
+    }
     trace.finish({
       status: response.status,
       outcome: 'ok',
@@ -230,7 +242,7 @@ export class Relay {
     });
     return {
       status: response.status,
-      headers: { 'content-type': contentType || 'application/json', 'x-request-id': trace.requestId },
+      headers: { 'content-type': upstream.translateAnswer ? 'application/json' : contentType || 'application/json', 'x-request-id': trace.requestId },
       body: bytes,
     };
   }

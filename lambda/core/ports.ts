@@ -175,3 +175,25 @@ export interface UsageReader {
   /** Live records only (expired ones are filtered even before DynamoDB's TTL deletes them). */
   queryUsage(query: UsageQuery): Promise<UsageRecord[]>;
 }
+
+/** An upstream request as it is signed: the signature covers the method, URL, headers and body. */
+export interface SignableRequest {
+  readonly url: string;
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: Uint8Array | string;
+}
+
+/**
+ * The runtime's own identity, for provider types that hold no secret (credential mode
+ * `runtime-role`): in AWS the relay's IAM role, locally the developer's AWS configuration. The host
+ * implements it (SigV4 with the AWS SDK's standard credential chain); the core only passes it on.
+ */
+export interface RuntimeIdentity {
+  /** The runtime's region (AWS_REGION in Lambda; locally the standard AWS configuration), if known. */
+  region(): Promise<string | undefined>;
+  /** An endpoint override for a service by its SDK id (AWS_ENDPOINT_URL_BEDROCK_RUNTIME for `bedrock-runtime`). */
+  endpoint(serviceId: string): string | undefined;
+  /** The request's headers with the signature (and session token) added. */
+  sign(request: SignableRequest, scope: { readonly service: string; readonly region: string }): Promise<Record<string, string>>;
+}

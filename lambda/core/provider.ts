@@ -11,6 +11,7 @@ import type { ForwardedEndpoint } from './endpoints';
 import type { ProviderErrorDetail } from './errors';
 import type { HeaderMap } from './http';
 import type { ProviderConfig, RelayMode } from './config';
+import type { RuntimeIdentity } from './ports';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -76,6 +77,8 @@ export interface ForwardInput {
   readonly secret?: string;
   /** The calling key's id (never the key), for providers that attribute usage in their own records. */
   readonly keyId: string;
+  /** The runtime's own identity, for types whose credential mode is `runtime-role` (its calls have a deadline). */
+  readonly identity?: RuntimeIdentity;
 }
 
 export interface UpstreamRequest {
@@ -91,8 +94,13 @@ export interface UpstreamRequest {
   createMeter(): StreamMeter;
   /** For framings other than SSE: turns the upstream bytes into SSE events. */
   createDecoder?(): StreamDecoder;
-  /** Token counts from a complete JSON answer, if it reports them. */
+  /** Token counts from a complete JSON answer (as the provider sent it), if it reports them. */
   jsonUsage(value: unknown): TokenCounts | undefined;
+  /**
+   * For types whose API differs from the caller's: the provider's complete JSON answer in the
+   * caller's format (e.g. a Converse answer as a chat completion). Throws if it cannot be read.
+   */
+  translateAnswer?(bytes: Uint8Array): Uint8Array;
   /**
    * The provider's own error from a 4xx answer's body (type, code, message), so the caller can act
    * on it (e.g. "prompt is too long"). The core caps and masks it, and never logs or stores it.

@@ -15,7 +15,8 @@ interface UpstreamErrorSpec {
 }
 
 export const UPSTREAM_ERRORS: Readonly<Record<UpstreamErrorCode, UpstreamErrorSpec>> = {
-  upstream_rate_limited: { status: 429, message: 'The upstream provider is rate limiting requests. Retry later.' },
+  // Some providers (Bedrock) throttle without a Retry-After: the caller still gets one.
+  upstream_rate_limited: { status: 429, message: 'The upstream provider is rate limiting requests. Retry later.', headers: { 'retry-after': '2' } },
   upstream_auth_failed: { status: 502, message: "The upstream provider rejected the relay's credential. The operator must update it." },
   upstream_unavailable: { status: 503, message: 'The upstream provider is overloaded or unavailable. Retry later.', headers: { 'retry-after': '5' } },
   upstream_rejected: { status: 400, message: 'The upstream provider rejected the request. Check the request parameters.' },
@@ -79,6 +80,8 @@ export function upstreamStatusError(response: Pick<UpstreamResponse, 'status' | 
   }
   if (status === 401 || status === 403) return upstreamError('upstream_auth_failed');
   if (status === 503 || status === 529) return upstreamError('upstream_unavailable');
+  // A provider's own timeout (Bedrock's ModelTimeoutException is 408).
+  if (status === 408) return upstreamError('upstream_timeout', { message: 'The upstream model did not answer in time.' });
   if (status >= 500) return upstreamError('upstream_error', { message: `The upstream provider failed (HTTP ${status}).` });
   if (status >= 300 && status < 400) return upstreamError('upstream_bad_response', { message: 'The upstream provider answered with a redirect, which the relay does not follow.' });
   if (PASSED_ON_STATUSES.has(status)) {

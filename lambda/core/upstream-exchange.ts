@@ -10,7 +10,8 @@ import type { ProviderCredentials } from './credentials';
 import type { ForwardedEndpoint } from './endpoints';
 import { asRelayError, RelayError } from './errors';
 import { header, type HeaderMap } from './http';
-import type { Clock, UpstreamClient, UpstreamResponse } from './ports';
+import type { Clock, RuntimeIdentity, UpstreamClient, UpstreamResponse } from './ports';
+import { withDeadline } from './deadline';
 import type { JsonObject, UpstreamRequest } from './provider';
 import { joinChunks } from './body';
 import type { ProviderErrorDetail } from './errors';
@@ -135,6 +136,34 @@ export interface ExchangeDeps {
   readonly upstream: UpstreamClient;
   readonly credentials: ProviderCredentials;
   readonly clock: Clock;
+  /** The runtime's own identity, for `runtime-role` provider types; absent where the host has none. */
+  readonly identity?: RuntimeIdentity;
+}
+
+function identityUnavailable(provider: ProviderConfig): RelayError {
+  return new RelayError(503, 'provider_credential_unavailable', `The relay cannot obtain its own AWS credentials for provider "${provider.name}" right now. Retry shortly.`, {
+    'retry-after': '2',
+  });
+}
+
+/**
+ * The runtime identity as a provider gets it: every call has the store deadline, and a failure
+ * (no credentials, no region) is a credential error the exchange fails over on, never a 400.
+ */
+function boundedIdentity(identity: RuntimeIdentity | undefined, provider: ProviderConfig, timeoutMs: number): RuntimeIdentity | undefined {
+  if (!identity) return undefined;
+  const guard = async <T>(work: () => Promise<T>, what: string): Promise<T> => {
+    try {
+      return await withDeadline(work(), timeoutMs, what);
+    } catch {
+      throw identityUnavailable(provider);
+    }
+  };
+  return {
+    region: () => guard(() => identity.region(), 'region lookup'),
+    endpoint: (serviceId) => identity.endpoint(serviceId),
+    sign: (request, scope) => guard(() => identity.sign(request, scope), 'request signing'),
+  };
 }
 
 export interface Exchange {
@@ -171,6 +200,12 @@ export async function exchange(input: ExchangeInput, deps: ExchangeDeps): Promis
         continue;
       }
     }
+    const usesRole = provider.adapter.credential === 'runtime-role';
+    if (usesRole && !deps.identity) {
+      lastError = identityUnavailable(provider);
+      if (isLast) throw lastError;
+      continue;
+    }
     const adapter = provider.adapter.endpoints[input.endpoint];
     if (!adapter) continue; // routing only hands over candidates that serve the endpoint
     refuseServerTools(adapter.serverTools?.(input.body) ?? [], provider);
@@ -187,8 +222,14 @@ export async function exchange(input: ExchangeInput, deps: ExchangeDeps): Promis
         clientHeaders: input.clientHeaders,
         secret,
         keyId: input.keyId,
+        ...(usesRole ? { identity: boundedIdentity(deps.identity, provider, settings.storeTimeoutMs) } : {}),
       });
     } catch (error) {
+      if (error instanceof RelayError && error.code === 'provider_credential_unavailable') {
+        lastError = error;
+        if (isLast) throw lastError;
+        continue;
+      }
       if (error instanceof RelayError) throw error;
       // JSON.stringify of a pathological body (e.g. nesting too deep) is the caller's problem.
       throw new RelayError(400, 'invalid_request', 'Request body could not be forwarded.');

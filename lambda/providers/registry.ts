@@ -5,6 +5,7 @@
 import { createProviderRegistry } from '../core/provider';
 import { anthropicProvider } from './anthropic';
 import { azureOpenAiProvider } from './azure-openai';
+import { bedrockProvider } from './bedrock';
 import { openAiProvider } from './openai';
 
-export const PROVIDERS = createProviderRegistry([openAiProvider, anthropicProvider, azureOpenAiProvider]);
+export const PROVIDERS = createProviderRegistry([openAiProvider, anthropicProvider, azureOpenAiProvider, bedrockProvider]);

@@ -16,19 +16,21 @@ import { setProviderKey } from '../../lambda/admin/providers';
 import { parseRelayConfig, type RelayConfig } from '../../lambda/core/config';
 import type { RelayHandler, RelayResponse } from '../../lambda/core/http';
 import { createLogger } from '../../lambda/core/log';
-import type { Clock, CounterStore, KeyAdminStore, SecretAdminStore, SecretCipher, UpstreamClient, UsageReader, UsageStore } from '../../lambda/core/ports';
+import type { Clock, CounterStore, KeyAdminStore, RuntimeIdentity, SecretAdminStore, SecretCipher, UpstreamClient, UsageReader, UsageStore } from '../../lambda/core/ports';
 import type { UsageRecord } from '../../lambda/core/usage';
 import { createEmfMetrics } from '../../lambda/hosts/lambda/emf-metrics';
 import { startDevServer, type DevServer } from '../../lambda/hosts/local/dev-server';
 import { ensureTables, localDynamoClient, startEmbeddedStore, type EmbeddedStore } from '../../lambda/hosts/local/embedded-store';
 import { LocalCipher } from '../../lambda/hosts/local/local-cipher';
 import { startNodeRelayServer, type NodeRelayServer } from '../../lambda/hosts/local/node-server';
+import { createAwsIdentity } from '../../lambda/hosts/shared/aws-identity';
 import { composeRelay } from '../../lambda/hosts/shared/compose';
 import { createUpstreamClient } from '../../lambda/hosts/shared/upstream-client';
 import { PROVIDERS } from '../../lambda/providers/registry';
 import { createDynamoStores } from '../../lambda/stores/dynamodb';
 import { LOCAL_TABLE_NAMES } from '../../lambda/stores/dynamodb/schema';
 import { createMemoryStores } from '../../lambda/stores/memory';
+import { BEDROCK_TEST_CREDENTIALS, BEDROCK_TEST_REGION } from './bedrock-fake';
 import { MOTO_CLIENT_CONFIG } from './moto';
 import { startUpstreamFake, type UpstreamFake } from './upstream-fake';
 
@@ -156,6 +158,40 @@ export interface BuildOptions {
   readonly clock?: Clock;
   readonly random?: () => number;
   readonly upstreamClient?: UpstreamClient;
+  /** The Bedrock stand-in's URL: the relay gets an AWS identity with the test credentials aimed at it. */
+  readonly bedrockUrl?: string;
+  /** Or any identity (e.g. one that fails). */
+  readonly identity?: RuntimeIdentity;
+}
+
+/** The relay's AWS identity in tests: the stand-in's test credentials and region, its endpoint. */
+export function testAwsIdentity(bedrockUrl: string): RuntimeIdentity {
+  return createAwsIdentity({
+    env: {
+      AWS_REGION: BEDROCK_TEST_REGION,
+      AWS_ACCESS_KEY_ID: BEDROCK_TEST_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: BEDROCK_TEST_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrockUrl,
+    },
+  });
+}
+
+/** Bedrock routes on the stand-in next to the upstream fake's Anthropic and OpenAI ones, for failover. */
+export function bedrockConfig(upstreamUrl: string, settings: Record<string, unknown> = {}) {
+  return {
+    providers: {
+      bedrock: { type: 'bedrock', region: BEDROCK_TEST_REGION },
+      anthropic: { type: 'anthropic', baseUrl: upstreamUrl },
+      openai: { type: 'openai', baseUrl: `${upstreamUrl}/v1` },
+    },
+    models: {
+      'claude-bedrock': { provider: 'bedrock', model: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' },
+      'llama-bedrock': { provider: 'bedrock', model: 'meta.llama3-3-70b-instruct-v1:0' },
+      'claude-ha': { candidates: [{ provider: 'anthropic', model: 'claude-sonnet-5-5' }, { provider: 'bedrock', model: 'anthropic.claude-sonnet-4-5-20250929-v1:0' }] },
+      'gpt-ha': { candidates: [{ provider: 'openai', model: 'gpt-4o-mini' }, { provider: 'bedrock', model: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' }] },
+    },
+    settings: { maxRetryAfterMs: 0, ...settings },
+  };
 }
 
 function secretFor(provider: string): string {
@@ -304,6 +340,7 @@ export async function buildRelay(options: BuildOptions = {}): Promise<TestRelay>
     upstream: upstreamClient,
     clock: options.clock,
     random: options.random,
+    identity: options.identity ?? (options.bedrockUrl ? testAwsIdentity(options.bedrockUrl) : undefined),
   });
 
   const pending = new Set<Promise<unknown>>();

@@ -9,6 +9,7 @@ import { createLogger } from '../../core/log';
 import { PROVIDERS } from '../../providers/registry';
 import { createDynamoStores } from '../../stores/dynamodb';
 import { KmsCipher } from '../../stores/kms-cipher';
+import { createAwsIdentity } from '../shared/aws-identity';
 import { composeRelay } from '../shared/compose';
 import { createEmfMetrics } from './emf-metrics';
 
@@ -58,5 +59,7 @@ export function relayFromEnvironment(env: NodeJS.ProcessEnv = process.env): Rela
     logger: createLogger(writeLine),
     metrics: createEmfMetrics(env.MIXROUTE_METRICS_NAMESPACE || 'Mixroute', writeLine),
     privacy: env.MIXROUTE_TRAIL_RETENTION_DAYS ? { trailRetentionDays: Number(env.MIXROUTE_TRAIL_RETENTION_DAYS) } : {},
+    // Bedrock is called with the function role's own credentials, in the function's region.
+    identity: createAwsIdentity({ env }),
   }).handle;
 }

@@ -5,7 +5,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createClientKey } from '../../admin/keys';
 import { parseRelayConfig, parseRelayConfigText, type RelayConfig } from '../../core/config';
 import { createLogger, type LogSink } from '../../core/log';
@@ -13,6 +13,7 @@ import type { UpstreamClient } from '../../core/ports';
 import { PROVIDERS } from '../../providers/registry';
 import { createDynamoStores, type DynamoStores } from '../../stores/dynamodb';
 import { LOCAL_TABLE_NAMES } from '../../stores/dynamodb/schema';
+import { createAwsIdentity } from '../shared/aws-identity';
 import { composeRelay } from '../shared/compose';
 import { ensureTables, localDynamoClient, startEmbeddedStore } from './embedded-store';
 import { LocalCipher } from './local-cipher';
@@ -127,6 +128,18 @@ export interface DevServerOptions {
   readonly upstream?: UpstreamClient;
 }
 
+/** The region of the developer's AWS profile, resolved the SDK's standard way (env, then ~/.aws/config). */
+async function profileRegion(): Promise<string | undefined> {
+  const client = new DynamoDBClient({});
+  try {
+    return await client.config.region();
+  } catch {
+    return undefined;
+  } finally {
+    client.destroy();
+  }
+}
+
 export interface DevServer {
   readonly url: string;
   readonly storeSocket: string;
@@ -180,6 +193,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     logger: createLogger(options.logSink),
     env: (name) => env[name],
     upstream: options.upstream,
+    // Bedrock with the developer's own AWS configuration (environment, profile, SSO).
+    identity: createAwsIdentity({ env, profileRegion: profileRegion }),
   });
   let server;
   try {

@@ -6,7 +6,7 @@ import { LimitEnforcer } from '../../core/limits';
 import type { Logger } from '../../core/log';
 import type { RelayMetrics } from '../../core/metering';
 import { Relay } from '../../core/pipeline';
-import type { Clock, CounterStore, KeyStore, SecretCipher, SecretStore, UpstreamClient, UsageStore } from '../../core/ports';
+import type { Clock, CounterStore, KeyStore, RuntimeIdentity, SecretCipher, SecretStore, UpstreamClient, UsageStore } from '../../core/ports';
 import { systemClock } from '../../core/ports';
 import type { PrivacyManifestOptions } from '../../core/privacy';
 import { createUpstreamClient } from './upstream-client';
@@ -28,6 +28,8 @@ export interface RelayParts {
   readonly usageRetryDelaysMs?: readonly number[];
   readonly privacy?: PrivacyManifestOptions;
   readonly random?: () => number;
+  /** The runtime's own AWS identity (Bedrock); absent, runtime-role providers answer 503. */
+  readonly identity?: RuntimeIdentity;
 }
 
 export function composeRelay(parts: RelayParts): Relay {
@@ -53,5 +55,6 @@ export function composeRelay(parts: RelayParts): Relay {
     usageRetryDelaysMs: parts.usageRetryDelaysMs,
     privacy: parts.privacy,
     random: parts.random,
+    identity: parts.identity,
   });
 }

@@ -40,7 +40,7 @@ test('rejects each bad field by name and says what is expected', () => {
   });
   expect(found).toEqual(
     expect.arrayContaining([
-      expect.stringMatching(/^providers\.p\.type: expected one of openai, anthropic, azure-openai, got "gemini"/),
+      expect.stringMatching(/^providers\.p\.type: expected one of openai, anthropic, azure-openai, bedrock, got "gemini"/),
       expect.stringMatching(/^providers\.r\.baseUrl: expected an https URL/),
       expect.stringMatching(/^providers\.q\.baseUrl: expected a URL string/),
       expect.stringMatching(/^models\.m\.provider: expected the name of a configured provider/),

@@ -1,0 +1,27 @@
+/**
+ * Bedrock's errors. Before an answer: an HTTP status with `{"message": …}` (and the exception's name
+ * in `x-amzn-errortype`); the core maps the status (400 validation, 429 throttling, 408 model
+ * timeout, 503 unavailable, 424 model error) and passes the message of a refused request on. In a
+ * stream: an exception message (`throttlingException`, `modelStreamErrorException`,
+ * `validationException`, `internalServerException`, `serviceUnavailableException`,
+ * `modelTimeoutException`), turned here into the caller's in-band error event, which the meter
+ * replaces with the relay's own and records as an upstream error.
+ */
+import type { ProviderErrorDetail } from '../../core/errors';
+import { encode, isObject, tryParse } from '../shared/json';
+
+export function bedrockError(value: unknown): ProviderErrorDetail | undefined {
+  if (!isObject(value)) return undefined;
+  const message = typeof value.message === 'string' ? value.message : typeof value.Message === 'string' ? value.Message : undefined;
+  return message === undefined ? undefined : { message };
+}
+
+/** An exception message as an in-band error event of the caller's stream format. */
+export function exceptionEvent(format: 'anthropic' | 'openai', type: string, payload: string): Uint8Array {
+  const parsed = tryParse(payload);
+  const message = isObject(parsed) && typeof parsed.message === 'string' ? parsed.message : 'Bedrock reported an error during the stream.';
+  const error = { type: type || 'bedrockException', message };
+  return format === 'anthropic'
+    ? encode(`event: error\ndata: ${JSON.stringify({ type: 'error', error })}\n\n`)
+    : encode(`data: ${JSON.stringify({ error })}\n\n`);
+}
