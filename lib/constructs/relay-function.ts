@@ -12,6 +12,7 @@ import { parseRelayConfig } from '../../lambda/core/config';
 import { PROVIDERS } from '../../lambda/providers/registry';
 import { PROVIDER_SECRET_PURPOSE } from '../../lambda/core/credentials';
 import { acknowledge } from './nag';
+import { bedrockStatement } from './bedrock-grants';
 
 /** The project root, where package-lock.json and lambda/ live (this file is lib/constructs/). */
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -63,7 +64,7 @@ export class RelayFunction extends Construct {
   constructor(scope: Construct, id: string, props: RelayFunctionProps) {
     super(scope, id);
     // Fail at synth, not at the first request, with every problem named.
-    parseRelayConfig(props.relayConfig, 'lambda', PROVIDERS);
+    const config = parseRelayConfig(props.relayConfig, 'lambda', PROVIDERS);
     const configJson = JSON.stringify(props.relayConfig);
     if (Buffer.byteLength(configJson) > MAX_CONFIG_BYTES) {
       throw new Error(`RelayFunction: the relay config is ${Buffer.byteLength(configJson)} bytes as JSON; Lambda environment variables allow about ${MAX_CONFIG_BYTES}. Shorten provider or model names, or drop unused routes.`);
@@ -94,6 +95,19 @@ export class RelayFunction extends Construct {
         }),
       ],
     });
+    const stack = Stack.of(this);
+    const bedrock = bedrockStatement(config, { region: stack.region, account: stack.account, partition: stack.partition });
+    if (bedrock) {
+      this.policy.addStatements(bedrock);
+      const wildcards = bedrock.resources.filter((arn) => arn.includes(':bedrock:*::'));
+      if (wildcards.length > 0) {
+        acknowledge(
+          this.policy,
+          wildcards.map((arn) => `AwsSolutions-IAM5[Resource::${arn}]`),
+          'A cross-region inference profile sends each request to its foundation model in a region Bedrock chooses; AWS documents granting that one foundation model in every region. The action list and the model are exact.',
+        );
+      }
+    }
     this.role = new iam.Role(this, 'Role', {
       roleName: props.roleName,
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),

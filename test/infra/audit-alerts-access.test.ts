@@ -1,9 +1,8 @@
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import type { IConstruct } from 'constructs';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks } from 'cdk-nag';
 import { OPERATOR_TABLE_ACTIONS, READ_TABLE_ACTIONS } from '../../lib';
-import { buildStack, resourcesOf, statementsOf } from './stack-fixture';
+import { buildStack, resourcesOf, statementsOf, unacknowledged } from './stack-fixture';
 
 const { template, stack } = buildStack();
 const ref = (pattern: RegExp) => expect.objectContaining({ 'Fn::GetAtt': [expect.stringMatching(pattern), 'Arn'] });
@@ -127,25 +126,6 @@ describe('AccessPolicies', () => {
     expect(holders).toEqual([expect.stringMatching(/^RelayPolicy/)]);
   });
 });
-
-/** Violations of a pack that no acknowledgement on the resource or an ancestor covers. */
-function unacknowledged(pack: AwsSolutionsChecks | NIST80053R5Checks | HIPAASecurityChecks, packName: string, scope: Stack): string[] {
-  const byPath = new Map(scope.node.findAll().map((c) => [c.node.path, c]));
-  const acknowledgedAt = (path: string): Set<string> => {
-    const ids = new Set<string>();
-    for (let node: IConstruct | undefined = byPath.get(path); node; node = node.node.scope) {
-      for (const entry of node.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules')) {
-        for (const id of Object.keys(entry.data as object)) ids.add(id);
-      }
-    }
-    return ids;
-  };
-  return pack.validateScope(scope).violations.flatMap((violation) =>
-    violation.violatingResources
-      .filter((resource) => !acknowledgedAt(resource.constructPath ?? '').has(`${packName}::${violation.ruleName}`))
-      .map((resource) => `${violation.ruleName} at ${resource.constructPath}`),
-  );
-}
 
 describe('cdk-nag', () => {
   test.each([

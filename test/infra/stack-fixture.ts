@@ -1,7 +1,9 @@
 /** Builds the stack as `cdk synth` would (cdk.json's feature flags), without esbuild bundling. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, type Stack } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import type { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks } from 'cdk-nag';
 import { Template } from 'aws-cdk-lib/assertions';
 import { MixrouteStack, type MixrouteStackProps } from '../../lib';
 
@@ -32,3 +34,23 @@ export function resourcesOf(template: Template, type: string): [string, { Proper
 export function statementsOf(resource: { Properties: any }): any[] {
   return resource.Properties.PolicyDocument.Statement;
 }
+
+/** Violations of a pack that no acknowledgement on the resource or an ancestor covers. */
+export function unacknowledged(pack: AwsSolutionsChecks | NIST80053R5Checks | HIPAASecurityChecks, packName: string, scope: Stack): string[] {
+  const byPath = new Map(scope.node.findAll().map((c) => [c.node.path, c]));
+  const acknowledgedAt = (path: string): Set<string> => {
+    const ids = new Set<string>();
+    for (let node: IConstruct | undefined = byPath.get(path); node; node = node.node.scope) {
+      for (const entry of node.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules')) {
+        for (const id of Object.keys(entry.data as object)) ids.add(id);
+      }
+    }
+    return ids;
+  };
+  return pack.validateScope(scope).violations.flatMap((violation) =>
+    violation.violatingResources
+      .filter((resource) => !acknowledgedAt(resource.constructPath ?? '').has(`${packName}::${violation.ruleName}`))
+      .map((resource) => `${violation.ruleName} at ${resource.constructPath}`),
+  );
+}
+
