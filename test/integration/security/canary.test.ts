@@ -9,11 +9,14 @@
 import { randomUUID } from 'node:crypto';
 import { anthropicMessageJson, anthropicMessageSse, openAiChatJson, openAiChatSse, responsesJson, responsesSse } from '../../helpers/fixtures';
 import { cli } from '../../helpers/cli-runner';
-import { buildRelay, failoverConfig, startDevServerRelay, type DevServerRelay, type TestRelay } from '../../helpers/relay-builder';
+import { startBedrockFake, type BedrockFake } from '../../helpers/bedrock-fake';
+import { bedrockConfig, buildRelay, failoverConfig, startDevServerRelay, type DevServerRelay, type TestRelay } from '../../helpers/relay-builder';
 import type { UpstreamHandler } from '../../helpers/upstream-fake';
 
 let a: DevServerRelay; // the dev server: local host, embedded store, admin CLI
 let b: TestRelay; // injected store and KMS faults, EMF metrics, failover
+let bedrock: BedrockFake; // the Bedrock stand-in (it echoes the prompt, the canary, in every answer)
+let c: TestRelay; // Bedrock routes: InvokeModel, Converse, CountTokens, failover to Bedrock
 const canaries: string[] = [];
 const errorBodies: string[] = [];
 /** Provider 4xx errors passed on to their caller (they must reach it, and nothing else). */
@@ -24,10 +27,14 @@ let scenarios = 0;
 beforeAll(async () => {
   a = await startDevServerRelay({ settings: { headersTimeoutMs: 300, idleTimeoutMs: 300, keyCacheTtlMs: 0, maxBodyBytes: 8192 } });
   b = await buildRelay({ host: 'http', echo: true, config: (url) => failoverConfig(url) });
+  bedrock = await startBedrockFake();
+  c = await buildRelay({ host: 'http', echo: true, bedrockUrl: bedrock.url, config: (url) => bedrockConfig(url) });
 });
 afterAll(async () => {
   await a.close();
   await b.close();
+  await c.close();
+  await bedrock.close();
 });
 
 function canary(): string {
@@ -346,6 +353,39 @@ test('no canary reaches a log, a table, a CLI output, an error body or a metric,
     expect({ name, status: res.status }).toEqual({ name, status });
   }
 
+  // --- Bedrock: Messages (InvokeModel), count_tokens (CountTokens), chat (Converse), its exceptions
+  // before the answer and mid-stream (with canary messages), a cut stream, failover to Bedrock.
+  const C = (path: string, body: unknown, k: string) => send(c.url, path, body, { authorization: `Bearer ${c.key.secret}`, ...canaryHeaders(k) });
+  const onBedrock: [string, (k: string) => Promise<Sent>, number, 'passed on'?][] = [
+    ['bedrock messages JSON', (k) => C('/v1/messages', anthropicBody(k, { model: 'claude-bedrock' }), k), 200],
+    ['bedrock messages stream', (k) => C('/v1/messages', anthropicBody(k, { model: 'claude-bedrock', stream: true }), k), 200],
+    ['bedrock messages with a tool call', (k) => C('/v1/messages', anthropicBody(`please use tool ${k}`, { model: 'claude-bedrock', stream: true }), k), 200],
+    ['bedrock count_tokens', (k) => C('/v1/messages/count_tokens', anthropicBody(k, { model: 'claude-bedrock' }), k), 200],
+    ['bedrock chat JSON', (k) => C('/v1/chat/completions', openAiBody(k, { model: 'claude-bedrock' }), k), 200],
+    ['bedrock chat stream', (k) => C('/v1/chat/completions', openAiBody(k, { model: 'claude-bedrock', stream: true, stream_options: { include_usage: true } }), k), 200],
+    ['bedrock chat with a tool call', (k) => C('/v1/chat/completions', openAiBody(`please use tool ${k}`, { model: 'llama-bedrock', stream: true }), k), 200],
+    ['bedrock chat with a field Converse cannot express', (k) => C('/v1/chat/completions', openAiBody(k, { model: 'claude-bedrock', seed: 1 }), k), 400],
+    ['bedrock validation error quoting the prompt', (k) => (bedrock.script({ exception: 'ValidationException', status: 400, message: `bad input ${k}` }), C('/v1/chat/completions', openAiBody(k, { model: 'claude-bedrock' }), k)), 400, 'passed on'],
+    ['bedrock throttling with a canary message', (k) => (bedrock.script({ exception: 'ThrottlingException', status: 429, message: `slow ${k}` }), C('/v1/messages', anthropicBody(k, { model: 'claude-bedrock' }), k)), 429],
+    ['bedrock access denied with a canary message', (k) => (bedrock.script({ exception: 'AccessDeniedException', status: 403, message: `denied ${k}` }), C('/v1/messages', anthropicBody(k, { model: 'claude-bedrock' }), k)), 502],
+    ['bedrock exception mid-stream (messages)', (k) => (bedrock.script({ midStream: 'modelStreamErrorException', message: `broke ${k}` }), C('/v1/messages', anthropicBody(k, { model: 'claude-bedrock', stream: true }), k)), 200],
+    ['bedrock exception mid-stream (chat)', (k) => (bedrock.script({ midStream: 'throttlingException', message: `broke ${k}` }), C('/v1/chat/completions', openAiBody(k, { model: 'claude-bedrock', stream: true }), k)), 200],
+    ['bedrock stream cut mid-message', (k) => (bedrock.script('cut'), C('/v1/chat/completions', openAiBody(k, { model: 'claude-bedrock', stream: true }), k)), 200],
+    ['anthropic 529, then Bedrock', (k) => (c.upstream.script('a', { status: 529, body: k }), C('/v1/messages', anthropicBody(k, { model: 'claude-ha' }), k)), 200],
+  ];
+  for (const [name, run, status, passed] of onBedrock) {
+    const res = await run(canary());
+    expect({ name, status: res.status }).toEqual({ name, status });
+    if (passed) {
+      const passedBody = errorBodies.pop() as string;
+      expect({ name, reachedTheCaller: passedBody.includes('bad input CANARY') }).toEqual({ name, reachedTheCaller: true });
+      passedOn.push(passedBody);
+    }
+  }
+  expect(bedrock.refused).toEqual([]);
+  const bedrockSaw = JSON.stringify(bedrock.received);
+  expect(canaries.filter((k) => bedrockSaw.includes(k)).length).toBeGreaterThan(10);
+
   // --- Admin CLI: what operators see after all that traffic, and its error paths.
   const target = ['--data-dir', a.dataDir, '--config', `${a.dataDir}/mixroute.config.json`];
   for (const args of [
@@ -367,15 +407,16 @@ test('no canary reaches a log, a table, a CLI output, an error body or a metric,
   }
   await a.server.idle();
   await b.idle();
+  await c.idle();
 
   // --- The scan.
   expect(scenarios).toBeGreaterThanOrEqual(50);
   const corpora: Record<string, string> = {
-    'log lines': [...a.logs, ...b.logs].join('\n'),
-    'table items': (await a.dumpTables()) + (await b.dumpTables()),
+    'log lines': [...a.logs, ...b.logs, ...c.logs].join('\n'),
+    'table items': (await a.dumpTables()) + (await b.dumpTables()) + (await c.dumpTables()),
     'CLI output': cliOutputs.join('\n') + a.banner.join('\n'),
     'error bodies': errorBodies.join('\n'),
-    'metric lines (alarm inputs)': b.metrics.join('\n'),
+    'metric lines (alarm inputs)': [...b.metrics, ...c.metrics].join('\n'),
   };
   // The scan can see: the corpora are not empty, and the canaries did reach the upstream.
   for (const [where, text] of Object.entries(corpora)) expect({ where, empty: text.length < 200 }).toEqual({ where, empty: false });
@@ -383,7 +424,7 @@ test('no canary reaches a log, a table, a CLI output, an error body or a metric,
   expect(hits).toEqual([]);
   // And no secret (client keys, provider keys), except the dev server's one-time print of its first key.
   const withoutBanner = { ...corpora, 'CLI output': cliOutputs.join('\n') };
-  for (const secret of [a.firstKey.secret, b.key.secret, 'sk-upstream-openai-secret', 'sk-primary']) {
+  for (const secret of [a.firstKey.secret, b.key.secret, c.key.secret, 'sk-upstream-openai-secret', 'sk-primary', 'bedrock-test-secret-key']) {
     for (const [where, text] of Object.entries(withoutBanner)) expect({ where, leaked: text.includes(secret) }).toEqual({ where, leaked: false });
   }
 }, 120_000);
