@@ -437,7 +437,14 @@ export interface DevServerRelay {
 
 /** The real dev server (node:http host, in-memory embedded store, local cipher, state file in a fresh data dir). */
 export async function startDevServerRelay(
-  options: { settings?: Record<string, unknown>; upstream?: UpstreamFake; withoutProviderKeys?: boolean; config?: (upstreamUrl: string) => unknown } = {},
+  options: {
+    settings?: Record<string, unknown>;
+    upstream?: UpstreamFake;
+    withoutProviderKeys?: boolean;
+    config?: (upstreamUrl: string) => unknown;
+    /** The dev server's environment (default empty: no AWS credentials, no region). */
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): Promise<DevServerRelay> {
   const upstream = options.upstream ?? (await startUpstreamFake());
   const dataDir = mkdtempSync(join(tmpdir(), 'mixroute-test-'));
@@ -453,7 +460,7 @@ export async function startDevServerRelay(
     out: (line) => banner.push(line),
     logSink: (line) => logs.push(line),
     inMemoryStore: true,
-    env: {},
+    env: options.env ?? {},
   });
   if (!options.withoutProviderKeys) {
     for (const provider of server.config.providers.values()) {

@@ -133,7 +133,7 @@ export const bedrockProvider: ProviderAdapter = {
       return undefined;
     }
     return {
-      baseUrl: typeof region === 'string' ? bedrockEndpoint(region) : 'https://bedrock-runtime.<the relay region>.amazonaws.com',
+      baseUrl: typeof region === 'string' ? bedrockEndpoint(region) : 'https://bedrock-runtime.{AWS_REGION}.amazonaws.com',
       options: typeof region === 'string' ? { region } : {},
     };
   },
