@@ -233,8 +233,9 @@ async function writeStream(res: ServerResponse, messages: Uint8Array[], fault?: 
   res.end();
 }
 
-export async function startBedrockFake(options: { region?: string } = {}): Promise<BedrockFake> {
+export async function startBedrockFake(options: { region?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } = {}): Promise<BedrockFake> {
   const region = options.region ?? BEDROCK_TEST_REGION;
+  const credentials = options.credentials ?? BEDROCK_TEST_CREDENTIALS;
   const received: BedrockReceived[] = [];
   const refused: string[] = [];
   const faults: BedrockFault[] = [];
@@ -244,7 +245,7 @@ export async function startBedrockFake(options: { region?: string } = {}): Promi
     req.on('data', (c: Buffer) => parts.push(c));
     req.on('end', () => {
       const body = Buffer.concat(parts);
-      const problem = signatureProblem(req, body, region);
+      const problem = signatureProblem(req, body, region, credentials);
       if (problem) {
         refused.push(problem);
         return sendException(res, 403, 'InvalidSignatureException', `The request signature we calculated does not match the signature you provided (${problem}).`);

@@ -30,6 +30,7 @@ import { MOTO_AVAILABLE, MOTO_CLIENT_CONFIG, startMoto, type Moto } from '../../
 import { testConfig, UPSTREAM_ANTHROPIC_KEY, UPSTREAM_OPENAI_KEY } from '../../helpers/relay-builder';
 import { startStallingProxy, type StallingProxy } from '../../helpers/stalling-proxy';
 import { HAS_OPENSSL, selfSignedCert } from '../../helpers/tls-cert';
+import { BEDROCK_USAGE, startBedrockFake, type BedrockFake } from '../../helpers/bedrock-fake';
 import { openAiChatSse } from '../../helpers/fixtures';
 import { startUpstreamFake, type UpstreamFake } from '../../helpers/upstream-fake';
 
@@ -61,12 +62,22 @@ if (missing.length > 0) process.stderr.write(`SKIPPED: the real Lambda runtime t
 const describeIfRuntime = missing.length === 0 ? describe : describe.skip;
 
 const STORE_TIMEOUT_MS = 1000;
+
+/** The test routes plus Claude on Bedrock (no region: the function's own). */
+function withBedrock(config: ReturnType<typeof testConfig>) {
+  return {
+    ...config,
+    providers: { ...config.providers, bedrock: { type: 'bedrock' } },
+    models: { ...config.models, 'claude-bedrock': { provider: 'bedrock', model: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' } },
+  };
+}
 /** The handler's bound on background work (lambda/hosts/lambda/handler.ts). */
 const BACKGROUND_WAIT_MS = 15_000;
 
 describeIfRuntime('the synthesized function under the real Lambda runtime client', () => {
   let dir: string;
   let upstream: UpstreamFake;
+  let bedrock: BedrockFake;
   let moto: Moto;
   let db: ReturnType<typeof dynalite>;
   let proxy: StallingProxy;
@@ -81,6 +92,8 @@ describeIfRuntime('the synthesized function under the real Lambda runtime client
     dir = mkdtempSync(join(tmpdir(), 'mixroute-ric-'));
     const tls = selfSignedCert(dir);
     upstream = await startUpstreamFake({ echo: true, tls });
+    // Bedrock with the function's own credentials (the runtime's environment), as with its role in AWS.
+    bedrock = await startBedrockFake({ region: MOTO_CLIENT_CONFIG.region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
     moto = await startMoto();
     db = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     await new Promise<void>((resolve) => db.listen(0, '127.0.0.1', () => resolve()));
@@ -104,7 +117,7 @@ describeIfRuntime('the synthesized function under the real Lambda runtime client
     // The function's environment from the template; every value the stack resolves at deploy time
     // is mapped to its local counterpart, and an unknown one fails the test.
     const local: Record<string, string> = {
-      MIXROUTE_CONFIG: JSON.stringify(testConfig(upstream.url, { storeTimeoutMs: STORE_TIMEOUT_MS, streamKeyRecheckMs: 30_000 })),
+      MIXROUTE_CONFIG: JSON.stringify(withBedrock(testConfig(upstream.url, { storeTimeoutMs: STORE_TIMEOUT_MS, streamKeyRecheckMs: 30_000 }))),
       MIXROUTE_KEYS_TABLE: LOCAL_TABLE_NAMES.keys,
       MIXROUTE_SECRETS_TABLE: LOCAL_TABLE_NAMES.secrets,
       MIXROUTE_USAGE_TABLE: LOCAL_TABLE_NAMES.usage,
@@ -138,6 +151,7 @@ describeIfRuntime('the synthesized function under the real Lambda runtime client
         AWS_SECRET_ACCESS_KEY: 'testing',
         AWS_ENDPOINT_URL_DYNAMODB: proxy.url,
         AWS_ENDPOINT_URL_KMS: moto.endpoint,
+        AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
         // The bundle leaves @aws-sdk/* to the runtime, which ships it; here it comes from the project.
         NODE_PATH: join(ROOT, 'node_modules'),
         NODE_EXTRA_CA_CERTS: tls.certPath,
@@ -166,6 +180,7 @@ describeIfRuntime('the synthesized function under the real Lambda runtime client
     await new Promise<void>((resolve) => (db ? db.close(() => resolve()) : resolve()));
     await moto?.stop();
     await upstream?.close();
+    await bedrock?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -242,6 +257,20 @@ describeIfRuntime('the synthesized function under the real Lambda runtime client
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ model: 'claude-sonnet-5-5', endpoint: 'messages', streamed: true, outcome: 'ok', inputTokens: 13, outputTokens: 9 });
     expect(upstream.received.at(-1)!.headers['x-api-key']).toBe(UPSTREAM_ANTHROPIC_KEY);
+  });
+
+  test('Bedrock: the bundled signer with the function\'s own credentials, a Claude stream decoded from the event stream, usage with cache tokens', async () => {
+    const anthropic = new Anthropic({ apiKey: clientKey, baseURL: runtime.frontUrl, maxRetries: 0 });
+    const stream = anthropic.messages.stream({ model: 'claude-bedrock', max_tokens: 64, messages: [{ role: 'user', content: 'ric-bedrock' }] });
+    const message = await stream.finalMessage();
+    expect(message.content[0]).toMatchObject({ type: 'text', text: 'ric-bedrock' });
+    expect(bedrock.refused).toEqual([]);
+    expect(bedrock.received).toHaveLength(1);
+    const requestId = (await stream.withResponse()).response.headers.get('x-request-id') as string;
+    await runtime.finished(lastInvocation(), 10_000);
+    const records = await usageFor(requestId);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ provider: 'bedrock', outcome: 'ok', outputTokens: BEDROCK_USAGE.outputTokens, cachedInputTokens: BEDROCK_USAGE.cacheReadInputTokens });
   });
 
   test('errors come back in the caller\'s format with their status, and the invocation ends cleanly', async () => {
