@@ -105,8 +105,10 @@ export class MixrouteRelay extends Construct {
       this.waf = new RelayWaf(this, 'Waf', { stageArn: this.api.api.deploymentStage.stageArn, ratePerIpPer5Minutes: props.wafRatePerIp });
     }
     this.audit = new AuditTrail(this, 'Audit', { key, tables: [keys, secrets, usage], relaySessionArnPrefix: this.names.sessionArnPrefix, retentionDays: props.trailRetentionDays });
+    const config = parseRelayConfig(props.relayConfig, 'lambda', PROVIDERS);
     this.alerts = new IncidentAlerts(this, 'Alerts', {
       key,
+      watchBedrockLogging: [...config.providers.values()].some((provider) => provider.type === 'bedrock'),
       alertEmail: props.alertEmail,
       api: this.api.api,
       domainName: props.customDomain?.domainName,
@@ -119,7 +121,6 @@ export class MixrouteRelay extends Construct {
       waf: this.waf ? { webAcl: this.waf.webAcl, stageArn: this.api.api.deploymentStage.stageArn } : undefined,
       metricsNamespace: this.metricsNamespace,
     });
-    const config = parseRelayConfig(props.relayConfig, 'lambda', PROVIDERS);
     const models = [...config.models.keys()];
     this.dashboard = new RelayDashboard(this, 'Dashboard', { api: this.api.api, relayFunction: this.relay.function, metricsNamespace: this.metricsNamespace, models });
     this.access = new AccessPolicies(this, 'Access', {

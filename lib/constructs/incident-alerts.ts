@@ -64,6 +64,11 @@ export interface IncidentAlertsProps {
   /** Namespace of the relay's own metrics (EMF). */
   readonly metricsNamespace: string;
   /**
+   * The relay calls Bedrock: alert when Bedrock's model invocation logging (which records prompts and
+   * answers in the account) is turned on, changed or off.
+   */
+  readonly watchBedrockLogging?: boolean;
+  /**
    * Share of API requests answered 5xx over 5 minutes that raises an alarm.
    * @default 0.05
    */
@@ -206,6 +211,13 @@ export class IncidentAlerts extends Construct {
           { requestParameters: { resourceArn: [props.waf.stageArn, acl.attrArn] } },
         ],
       }));
+    }
+    if (props.watchBedrockLogging) {
+      this.addRule(
+        'BedrockLoggingChanged',
+        "Bedrock's model invocation logging was configured or removed in this region: when on, Bedrock keeps every prompt and answer the relay sends it.",
+        onCall('aws.bedrock', { eventName: ['PutModelInvocationLoggingConfiguration', 'DeleteModelInvocationLoggingConfiguration'] }),
+      );
     }
   }
 

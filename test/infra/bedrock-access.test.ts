@@ -7,7 +7,7 @@
 import { App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks } from 'cdk-nag';
 import { BEDROCK_ACTIONS } from '../../lib/constructs/bedrock-grants';
-import { resolveIntrinsics } from '../helpers/event-pattern';
+import { matchesPattern, resolveIntrinsics } from '../helpers/event-pattern';
 import { buildStack, RELAY_CONFIG, resourcesOf, statementsOf, unacknowledged } from './stack-fixture';
 
 const BEDROCK_CONFIG = {
@@ -80,4 +80,22 @@ describe('cdk-nag with Bedrock routes', () => {
   ])('%s finds nothing unacknowledged', (name, pack) => {
     expect(unacknowledged(pack(), name, stack)).toEqual([]);
   });
+});
+
+test('with Bedrock routes an alert fires when Bedrock model invocation logging (prompts and answers in the account) is configured or removed; without them no such rule', () => {
+  const ruleOf = (template: ReturnType<typeof buildStack>['template']) =>
+    resourcesOf(template, 'AWS::Events::Rule').filter(([id]) => id.startsWith('RelayAlertsBedrockLoggingChanged'));
+  expect(ruleOf(buildStack().template)).toEqual([]);
+  const rules = ruleOf(buildStack({ relayConfig: BEDROCK_CONFIG }).template);
+  expect(rules).toHaveLength(1);
+  const pattern = rules[0][1].Properties.EventPattern;
+  const event = (eventName: string) => ({
+    source: 'aws.bedrock',
+    'detail-type': 'AWS API Call via CloudTrail',
+    detail: { eventSource: 'bedrock.amazonaws.com', eventName, userIdentity: { type: 'AssumedRole', arn: 'arn:aws:sts::111122223333:assumed-role/Admin/alice' } },
+  });
+  expect(matchesPattern(pattern, event('PutModelInvocationLoggingConfiguration'))).toBe(true);
+  expect(matchesPattern(pattern, event('DeleteModelInvocationLoggingConfiguration'))).toBe(true);
+  expect(matchesPattern(pattern, event('GetModelInvocationLoggingConfiguration'))).toBe(false);
+  expect(rules[0][1].Properties.Targets).toHaveLength(1);
 });
