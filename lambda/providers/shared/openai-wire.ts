@@ -20,36 +20,33 @@ const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 /** `"usage":null` that OpenAI adds to every chunk once include_usage is on. */
 const NULL_USAGE = /,\s*"usage"\s*:\s*null/;
 
+/** The field names one OpenAI API uses for its token counts and their details. */
+const CHAT_USAGE_FIELDS = { input: 'prompt_tokens', output: 'completion_tokens', inputDetails: 'prompt_tokens_details', outputDetails: 'completion_tokens_details' } as const;
+const RESPONSES_USAGE_FIELDS = { input: 'input_tokens', output: 'output_tokens', inputDetails: 'input_tokens_details', outputDetails: 'output_tokens_details' } as const;
+
+function usageCounts(usage: Record<string, unknown>, fields: typeof CHAT_USAGE_FIELDS | typeof RESPONSES_USAGE_FIELDS): TokenCounts | undefined {
+  const input = nonNegativeInt(usage[fields.input]);
+  if (input === undefined) return undefined;
+  const inputDetails = usage[fields.inputDetails];
+  const outputDetails = usage[fields.outputDetails];
+  return {
+    inputTokens: input,
+    outputTokens: nonNegativeInt(usage[fields.output]) ?? 0,
+    cachedInputTokens: isObject(inputDetails) ? nonNegativeInt(inputDetails.cached_tokens) : undefined,
+    reasoningTokens: isObject(outputDetails) ? nonNegativeInt(outputDetails.reasoning_tokens) : undefined,
+  };
+}
+
 /** Chat Completions and Embeddings usage: prompt/completion tokens with their cached and reasoning parts. */
 export function openAiUsage(value: unknown): TokenCounts | undefined {
   if (!isObject(value) || !isObject(value.usage)) return undefined;
-  const usage = value.usage;
-  const input = nonNegativeInt(usage.prompt_tokens);
-  if (input === undefined) return undefined;
-  const promptDetails = isObject(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
-  const completionDetails = isObject(usage.completion_tokens_details) ? usage.completion_tokens_details : {};
-  return {
-    inputTokens: input,
-    outputTokens: nonNegativeInt(usage.completion_tokens) ?? 0,
-    cachedInputTokens: nonNegativeInt(promptDetails.cached_tokens),
-    reasoningTokens: nonNegativeInt(completionDetails.reasoning_tokens),
-  };
+  return usageCounts(value.usage, CHAT_USAGE_FIELDS);
 }
 
 /** Responses API usage (a response object's `usage`): input/output tokens with cached and reasoning parts. */
 export function responsesUsage(value: unknown): TokenCounts | undefined {
   const usage = isObject(value) && isObject(value.usage) ? value.usage : isObject(value) && isObject(value.response) && isObject(value.response.usage) ? value.response.usage : undefined;
-  if (!usage) return undefined;
-  const input = nonNegativeInt(usage.input_tokens);
-  if (input === undefined) return undefined;
-  const inputDetails = isObject(usage.input_tokens_details) ? usage.input_tokens_details : {};
-  const outputDetails = isObject(usage.output_tokens_details) ? usage.output_tokens_details : {};
-  return {
-    inputTokens: input,
-    outputTokens: nonNegativeInt(usage.output_tokens) ?? 0,
-    cachedInputTokens: nonNegativeInt(inputDetails.cached_tokens),
-    reasoningTokens: nonNegativeInt(outputDetails.reasoning_tokens),
-  };
+  return usage ? usageCounts(usage, RESPONSES_USAGE_FIELDS) : undefined;
 }
 
 /** OpenAI's error body: `{"error":{"message","type","param","code"}}`. */

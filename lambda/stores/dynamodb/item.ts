@@ -16,13 +16,21 @@ export function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
 }
 
-export async function scanAll(client: DynamoDBClient, input: ScanCommandInput): Promise<Item[]> {
-  const items: Item[] = [];
-  let start: Item | undefined;
-  do {
-    const page = await client.send(new ScanCommand({ ...input, ExclusiveStartKey: start }));
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
+/**
+ * Every item a scan returns, page by page. With `segments` > 1 the table is read as a parallel scan
+ * (DynamoDB's Segment/TotalSegments), so a large table is read in a fraction of the time.
+ */
+export async function scanAll(client: DynamoDBClient, input: ScanCommandInput, segments = 1): Promise<Item[]> {
+  const scanSegment = async (segment: number): Promise<Item[]> => {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await client.send(new ScanCommand({ ...input, ...(segments > 1 ? { Segment: segment, TotalSegments: segments } : {}), ExclusiveStartKey: start }));
+      for (const item of page.Items ?? []) items.push(item);
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  };
+  const parts = await Promise.all(Array.from({ length: Math.max(1, segments) }, (_, segment) => scanSegment(segment)));
+  return parts.flat();
 }

@@ -24,6 +24,9 @@ function toUsageRecord(item: Item): UsageRecord {
   return record as unknown as UsageRecord;
 }
 
+/** A period's records are read as a parallel scan in this many segments (7 days can be 100,000s of records). */
+const USAGE_SCAN_SEGMENTS = 4;
+
 export class DynamoUsageStore implements UsageStore, UsageReader {
   constructor(
     private readonly client: DynamoDBClient,
@@ -86,7 +89,7 @@ export class DynamoUsageStore implements UsageStore, UsageReader {
         FilterExpression: '#sk >= :since AND #ttl > :now',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: toItem({ ':since': since, ':now': nowSeconds }),
-      });
+      }, USAGE_SCAN_SEGMENTS);
     }
     // The filter above already excludes expired items; checking again keeps the promise even if a
     // store ignores the filter.

@@ -7,6 +7,9 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
 import { composeRelay } from '../../../lambda/hosts/shared/compose';
 import { createDynamoStores } from '../../../lambda/stores/dynamodb';
@@ -164,5 +167,26 @@ describeIfMoto('admin commands on a stack (moto DynamoDB and KMS)', () => {
     await relay.idle();
     const usage = (await cli(['usage', '--json', ...stack])).json();
     expect(usage.rows.find((r: { key: string }) => r.key === id)).toMatchObject({ requests: 3, errors: 0 });
+  });
+
+  test('usage --records and --html read the stack\'s table too (a parallel scan), with the key names and the relay\'s privacy facts', async () => {
+    const { key, id } = (await cli(['keys', 'create', '--name', 'report-team', '--json', ...stack])).json();
+    for (let i = 0; i < 4; i++) await fetch(`${relay.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+    await relay.idle();
+    const records = (await cli(['usage', '--records', '--json', ...stack])).json() as { keyId: string; requestId: string }[];
+    const mine = records.filter((r) => r.keyId === id);
+    expect(mine).toHaveLength(4);
+    expect(new Set(mine.map((r) => r.requestId)).size).toBe(4);
+    const csv = (await cli(['usage', '--records', '--csv', ...stack])).stdout.trim().split('\n');
+    expect(csv).toHaveLength(1 + records.length);
+    const file = join(mkdtempSync(join(tmpdir(), 'mixroute-report-')), 'stack.html');
+    const written = await cli(['usage', '--html', file, '--json', ...stack]);
+    expect(written.code).toBe(0);
+    expect(written.json()).toMatchObject({ file, records: records.length, bucket: 'hour' });
+    const page = readFileSync(file, 'utf8');
+    expect(page).toContain('stack Mixroute (us-east-1)');
+    expect(page).toContain(`<td data-v="report-team">report-team</td><td data-v="${id}">${id}</td><td class="n" data-v="4">`);
+    expect(page).toContain(`From the relay&#39;s ${relay.url}/v1/privacy:`);
+    expect(page).not.toContain(key);
   });
 });
