@@ -171,7 +171,7 @@ ${rows}
 
 const STYLE = `
 :root{color-scheme:light;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111827;background:#f9fafb}
-body{margin:0 auto;max-width:1180px;padding:24px}
+body{margin:0 auto;max-width:1400px;padding:20px}
 h1{font-size:1.5rem;margin:0 0 4px}h2{font-size:1.1rem;margin:28px 0 8px}
 .meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px 0 16px;font-size:.9rem}
 .meta dt{color:#6b7280}.meta dd{margin:0}
@@ -187,8 +187,8 @@ svg{width:100%;height:auto;display:block}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;vertical-align:-1px}
 .muted{color:#6b7280}
 .scroll{overflow-x:auto;background:#fff;border:1px solid #e5e7eb;border-radius:8px}
-table{border-collapse:collapse;width:100%;font-size:.82rem}
-th,td{padding:5px 8px;border-bottom:1px solid #f3f4f6;text-align:left;white-space:nowrap}
+table{border-collapse:collapse;width:100%;font-size:.76rem}
+th,td{padding:4px 5px;border-bottom:1px solid #f3f4f6;text-align:left;white-space:nowrap}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 thead th{position:sticky;top:0;background:#f3f4f6;white-space:normal;vertical-align:bottom}
 table.sortable thead th{cursor:pointer;user-select:none}
