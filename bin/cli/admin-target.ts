@@ -7,6 +7,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { RelayRoutes, RouteProvider } from '../../lambda/admin/routes';
 import { routesFromConfig } from '../../lambda/admin/routes';
 import type { SecretCipher } from '../../lambda/core/ports';
@@ -50,6 +51,19 @@ export function openLocalTarget(dataDir: string, configPath?: string): AdminTarg
   };
 }
 
+/** Each call to DynamoDB or KMS from the CLI must answer within this (MIXROUTE_AWS_TIMEOUT_MS overrides). */
+const DEFAULT_AWS_TIMEOUT_MS = 30_000;
+
+function awsTimeoutMs(): number {
+  const value = Number(process.env.MIXROUTE_AWS_TIMEOUT_MS);
+  return Number.isFinite(value) && value > 0 ? value : DEFAULT_AWS_TIMEOUT_MS;
+}
+
+/** A deadline on every call: a hung endpoint fails the command with a clear line instead of hanging it. */
+function awsRequestHandler(): NodeHttpHandler {
+  return new NodeHttpHandler({ connectionTimeout: Math.min(5_000, awsTimeoutMs()), requestTimeout: awsTimeoutMs(), throwOnRequestTimeout: true });
+}
+
 const REQUIRED_OUTPUTS = ['EndpointUrl', 'KeysTableName', 'SecretsTableName', 'UsageTableName', 'CountersTableName', 'KeyArn', 'RelayRoutes'] as const;
 
 /** Turns AWS SDK failures into one-line errors that say what to do. */
@@ -61,6 +75,9 @@ export function explainAwsError(error: unknown, what: string): Error {
   }
   if (/AccessDenied|UnauthorizedOperation|NotAuthorized/i.test(name) || /not authorized to perform/i.test(message)) {
     return new AdminTargetError(`access denied while ${what}: attach the stack's OperatorPolicyArn (or AuditorPolicyArn for reading) to your role`);
+  }
+  if (name === 'TimeoutError' || /timed out|timeout/i.test(message) && !name.endsWith('Exception')) {
+    return new AdminTargetError(`AWS did not answer in time while ${what} (${awsTimeoutMs() / 1000} s per call): check your network, then try again`);
   }
   if (name === 'ResourceNotFoundException') return new AdminTargetError(`a relay table was not found while ${what}: is the stack fully deployed?`);
   return error instanceof Error ? error : new Error(String(error));
@@ -111,8 +128,8 @@ export async function openStackTarget(stackName: string, region?: string): Promi
   } catch {
     throw new AdminTargetError(`stack "${stackName}" has an unreadable RelayRoutes output; deploy it again`);
   }
-  const dynamo = new DynamoDBClient({ region: resolvedRegion });
-  const kms = new KMSClient({ region: resolvedRegion });
+  const dynamo = new DynamoDBClient({ region: resolvedRegion, requestHandler: awsRequestHandler(), maxAttempts: 3 });
+  const kms = new KMSClient({ region: resolvedRegion, requestHandler: awsRequestHandler(), maxAttempts: 3 });
   return {
     kind: 'aws',
     description: `stack ${stackName} (${resolvedRegion})`,

@@ -8,6 +8,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -23,6 +24,7 @@ import { cli } from '../../helpers/cli-runner';
 import { startUpstreamFake, type UpstreamFake } from '../../helpers/upstream-fake';
 import { describeIfMoto, MOTO_CLIENT_CONFIG, startMoto, type Moto } from '../../helpers/moto';
 import { testConfig } from '../../helpers/relay-builder';
+import { startStallingProxy } from '../../helpers/stalling-proxy';
 
 const TABLES = { keys: 'Mixroute-Keys-A1', secrets: 'Mixroute-Secrets-B2', usage: 'Mixroute-Usage-C3', counters: 'Mixroute-Counters-D4' };
 const cloudFormation = mockClient(CloudFormationClient);
@@ -189,4 +191,45 @@ describeIfMoto('admin commands on a stack (moto DynamoDB and KMS)', () => {
     expect(page).toContain(`From the relay&#39;s ${relay.url}/v1/privacy:`);
     expect(page).not.toContain(key);
   });
+
+  test('--html when the relay does not answer and the keys table cannot be read: the CLI\'s own privacy facts within the deadline, ids without names, and it says so', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      cloudFormation.on(DescribeStacksCommand, { StackName: 'Degraded' }).resolves(
+        stackOutputs({ EndpointUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`, KeysTableName: 'no-such-table', SecretsTableName: TABLES.secrets, UsageTableName: TABLES.usage, CountersTableName: TABLES.counters, KeyArn: keyArn, RelayRoutes: JSON.stringify({ providers: [], models: {} }) }),
+      );
+      const file = join(mkdtempSync(join(tmpdir(), 'mixroute-report-')), 'degraded.html');
+      const result = await cli(['usage', '--html', file, '--stack', 'Degraded', '--region', 'us-east-1']);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toMatch(/^mixroute: key names could not be read from the keys table \(ResourceNotFoundException: .*\); keys are shown by id\n$/);
+      const page = readFileSync(file, 'utf8');
+      expect(page).toContain('From this CLI&#39;s copy of the privacy manifest (http://127.0.0.1:');
+      expect(page).toContain('audit trail of AWS API calls'); // the deployed manifest, with the trail and backups
+      expect(page).toContain('<td data-v="(unknown key)">(unknown key)</td>');
+    } finally {
+      silent.close();
+    }
+  }, 15_000);
+
+  test('a hung DynamoDB fails the command within the CLI\'s deadline with one line, instead of hanging it', async () => {
+    const proxy = await startStallingProxy({ host: '127.0.0.1', port: Number(new URL(moto.endpoint).port) });
+    const saved = { endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, timeout: process.env.MIXROUTE_AWS_TIMEOUT_MS };
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.url;
+    process.env.MIXROUTE_AWS_TIMEOUT_MS = '400';
+    try {
+      expect((await cli(['usage', '--json', ...stack])).code).toBe(0);
+      proxy.stall(true);
+      const began = Date.now();
+      const result = await cli(['usage', '--records', '--json', ...stack]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/AWS did not answer in time while reading usage \(0\.4 s per call\)/);
+      expect(Date.now() - began).toBeLessThan(10_000);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = saved.endpoint;
+      if (saved.timeout === undefined) delete process.env.MIXROUTE_AWS_TIMEOUT_MS;
+      else process.env.MIXROUTE_AWS_TIMEOUT_MS = saved.timeout;
+      await proxy.close();
+    }
+  }, 20_000);
 });
