@@ -2,7 +2,8 @@
  * `mixroute usage`: requests, tokens, errors and latency per key or model over the last 7 days at
  * most, as a table, CSV, JSON or a self-contained HTML report; `--records` exports the raw records.
  */
-import { renameSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseDuration } from '../../../lambda/admin/durations';
 import { buildUsageReport, exportedRecord, EXPORTED_RECORD_FIELDS, summariseUsage, type UsageGrouping } from '../../../lambda/admin/usage-report';
 import { privacyManifest, DEFAULT_TRAIL_RETENTION_DAYS } from '../../../lambda/core/privacy';
@@ -56,6 +57,7 @@ export const usage: Command = {
     if (html !== undefined && html === '') throw new UsageError('--html: name the file to write, or "-" for stdout');
     if (html !== undefined && (values.csv || values.records)) throw new UsageError('--html cannot be combined with --csv or --records');
     if (values.records && !values.json && !values.csv) throw new UsageError('--records: choose --json or --csv');
+    if (html !== undefined && html !== '-') assertWritable(html);
     const by = values.by as UsageGrouping;
     const quiet = values.json === true || values.csv === true || html === '-';
     return withTarget('reading usage', async (target) => {
@@ -111,11 +113,25 @@ async function writeReport(io: CliIo, target: AdminTarget, records: readonly Usa
   }
   // Written whole, then renamed: a reader never sees half a report.
   const partial = `${options.file}.partial-${process.pid}`;
-  writeFileSync(partial, page);
-  renameSync(partial, options.file);
+  try {
+    writeFileSync(partial, page);
+    renameSync(partial, options.file);
+  } catch (error) {
+    rmSync(partial, { force: true });
+    throw new Error(`--html: cannot write ${options.file}: ${(error as Error).message}`);
+  }
   const summary = { file: options.file, since: report.since, until: report.until, by: report.by, bucket: report.bucket, records: report.records, bytes: Buffer.byteLength(page) };
   if (options.json) io.printJson(summary);
   else io.print(`Wrote ${options.file}: ${report.records} requests from ${report.since} to ${report.until}, per ${report.bucket}, by ${report.by}.`);
+}
+
+/** Checked before the records are read, so a typo in the path fails at once. */
+function assertWritable(file: string): void {
+  try {
+    accessSync(dirname(resolve(file)), constants.W_OK);
+  } catch {
+    throw new Error(`--html: cannot write ${file}: its folder does not exist or is not writable`);
+  }
 }
 
 async function keyNames(target: AdminTarget): Promise<{ names: Map<string, string>; note?: string }> {

@@ -120,6 +120,9 @@ describe('the HTML report file', () => {
     expect(stdout.stdout.startsWith('<!doctype html>')).toBe(true);
     const json = await cli(['usage', '--html', join(OUTPUT, 'json.html'), '--json', '--since', '48h', '--by', 'model', ...target]);
     expect(json.json()).toEqual({ file: join(OUTPUT, 'json.html'), since: expect.any(String), until: expect.any(String), by: 'model', bucket: 'hour', records: expect.any(Number), bytes: readFileSync(join(OUTPUT, 'json.html')).length });
+    const unwritable = await cli(['usage', '--html', join(OUTPUT, 'no-such-folder', 'x.html'), ...target]);
+    expect(unwritable.code).toBe(1);
+    expect(unwritable.stderr).toBe(`mixroute: --html: cannot write ${join(OUTPUT, 'no-such-folder', 'x.html')}: its folder does not exist or is not writable\n`);
     for (const bad of [['--html', 'x.html', '--csv'], ['--html', 'x.html', '--records', '--json'], ['--records'], ['--html', '']]) {
       const result = await cli(['usage', ...bad, ...target]);
       expect({ bad, code: result.code }).toEqual({ bad, code: 2 });
