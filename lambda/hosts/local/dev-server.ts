@@ -273,7 +273,12 @@ async function printBanner(
     out('Providers:');
     for (const provider of info.config.providers.values()) {
       const fromEnv = provider.apiKeyEnv && info.env[provider.apiKeyEnv] ? `key from $${provider.apiKeyEnv}` : undefined;
-      const status = fromEnv ?? (stored.has(provider.name) ? 'key set' : `no key yet: run \`npx mixroute providers set-key ${provider.name}\`${provider.apiKeyEnv ? ` or set $${provider.apiKeyEnv}` : ''}`);
+      const status =
+        provider.adapter.credential === 'runtime-role'
+          ? 'IAM: signed with the AWS credentials this dev server runs with (environment, profile or SSO); no key to store'
+          : provider.adapter.credential === 'none'
+            ? 'no key needed'
+            : fromEnv ?? (stored.has(provider.name) ? 'key set' : `no key yet: run \`npx mixroute providers set-key ${provider.name}\`${provider.apiKeyEnv ? ` or set $${provider.apiKeyEnv}` : ''}`);
       out(`  ${provider.name} (${provider.type}, ${provider.baseUrl}): ${status}`);
     }
     out(`Models: ${[...info.config.models.keys()].join(', ') || '(none: add "models" to the config)'}`);

@@ -40,6 +40,12 @@ test('the dev server calls Bedrock with the developer\'s credentials and region,
   expect(bedrock.received.at(-1)).toMatchObject({ action: 'invoke', modelId: 'us.anthropic.claude-haiku-4-5-20251001-v1:0' });
 });
 
+test('the banner says a bedrock provider signs with the developer\'s AWS credentials, never to store a key', () => {
+  const line = h.banner.find((l) => l.startsWith('  bedrock (bedrock,'));
+  expect(line).toMatch(/: IAM: signed with the AWS credentials this dev server runs with .*; no key to store$/);
+  expect(h.banner.join('\n')).not.toContain('providers set-key bedrock');
+});
+
 test('providers set-key on a bedrock provider exits 2 and says it uses IAM', async () => {
   const result = await cli(['providers', 'set-key', 'bedrock', '--from-env', 'X', ...target], { X: 'some-key' });
   expect(result.code).toBe(2);
