@@ -5,7 +5,8 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { loadConfig, NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config';
 import { createClientKey } from '../../admin/keys';
 import { parseRelayConfig, parseRelayConfigText, type RelayConfig } from '../../core/config';
 import { createLogger, type LogSink } from '../../core/log';
@@ -128,15 +129,12 @@ export interface DevServerOptions {
   readonly upstream?: UpstreamClient;
 }
 
-/** The region of the developer's AWS profile, resolved the SDK's standard way (env, then ~/.aws/config). */
+/** The region of the developer's AWS profile, resolved the SDK's standard way (env, then ~/.aws/config; files only, no network). */
 async function profileRegion(): Promise<string | undefined> {
-  const client = new DynamoDBClient({});
   try {
-    return await client.config.region();
+    return await loadConfig(NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS)();
   } catch {
     return undefined;
-  } finally {
-    client.destroy();
   }
 }
 

@@ -4,6 +4,9 @@
  * `providers set-key` refuses a bedrock provider (it uses IAM), `providers list` says so, and
  * `providers test` proves the route with one cheap call.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { BEDROCK_TEST_CREDENTIALS, BEDROCK_TEST_REGION, startBedrockFake, type BedrockFake } from '../../helpers/bedrock-fake';
 import { cli } from '../../helpers/cli-runner';
@@ -66,4 +69,32 @@ test('providers test proves the bedrock route with one one-token call through th
   expect(JSON.parse(result.stdout)).toMatchObject({ provider: 'bedrock', model: 'claude-bedrock', ok: true, status: 200 });
   expect(bedrock.received).toHaveLength(1);
   expect(bedrock.received[0].json.inferenceConfig).toEqual({ maxTokens: 1 });
+});
+
+test('with no region anywhere but the developer\'s AWS config file, that region signs the call', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mixroute-aws-config-'));
+  writeFileSync(join(dir, 'config'), `[default]\nregion = ${BEDROCK_TEST_REGION}\n`);
+  const saved = { file: process.env.AWS_CONFIG_FILE, region: process.env.AWS_REGION, defaultRegion: process.env.AWS_DEFAULT_REGION, profile: process.env.AWS_PROFILE };
+  process.env.AWS_CONFIG_FILE = join(dir, 'config');
+  delete process.env.AWS_REGION;
+  delete process.env.AWS_DEFAULT_REGION;
+  delete process.env.AWS_PROFILE;
+  const fromFile = await startDevServerRelay({
+    config: () => ({ providers: { bedrock: { type: 'bedrock' } }, models: { 'claude-bedrock': { provider: 'bedrock', model: 'anthropic.claude-haiku-4-5-20251001-v1:0' } } }),
+    env: { AWS_ACCESS_KEY_ID: BEDROCK_TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: BEDROCK_TEST_CREDENTIALS.secretAccessKey, AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url },
+  });
+  try {
+    bedrock.reset();
+    const anthropic = new Anthropic({ apiKey: fromFile.firstKey.secret, baseURL: fromFile.url, maxRetries: 0 });
+    const message = await anthropic.messages.create({ model: 'claude-bedrock', max_tokens: 16, messages: [{ role: 'user', content: 'region-from-file' }] });
+    expect(message.content).toEqual([{ type: 'text', text: 'region-from-file' }]);
+    expect(bedrock.received).toHaveLength(1);
+    expect(bedrock.refused).toEqual([]);
+  } finally {
+    await fromFile.close();
+    for (const [name, value] of Object.entries({ AWS_CONFIG_FILE: saved.file, AWS_REGION: saved.region, AWS_DEFAULT_REGION: saved.defaultRegion, AWS_PROFILE: saved.profile })) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
 });
