@@ -11,7 +11,7 @@ import type { ForwardedEndpoint } from './endpoints';
 import type { ProviderErrorDetail } from './errors';
 import type { HeaderMap } from './http';
 import type { ProviderConfig, RelayMode } from './config';
-import type { RuntimeIdentity } from './ports';
+import type { RuntimeIdentity, UpstreamCall } from './ports';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -81,11 +81,8 @@ export interface ForwardInput {
   readonly identity?: RuntimeIdentity;
 }
 
-export interface UpstreamRequest {
-  readonly url: string;
-  readonly method: 'POST' | 'GET' | 'DELETE';
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body?: Uint8Array | string;
+/** The call a provider builds (the exchange adds its abort signal), and how to read its answer. */
+export interface UpstreamRequest extends Omit<UpstreamCall, 'signal'> {
   /** The caller asked for a stream. */
   readonly stream: boolean;
   /** How a streamed answer is framed (a non-streamed one is JSON). */

@@ -1,8 +1,8 @@
-import { App, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks } from 'cdk-nag';
 import { OPERATOR_TABLE_ACTIONS, READ_TABLE_ACTIONS } from '../../lib';
-import { buildStack, resourcesOf, statementsOf, unacknowledged } from './stack-fixture';
+import { buildStack, NAG_PACKS, resourcesOf, statementsOf, unacknowledged } from './stack-fixture';
 
 const { template, stack } = buildStack();
 const ref = (pattern: RegExp) => expect.objectContaining({ 'Fn::GetAtt': [expect.stringMatching(pattern), 'Arn'] });
@@ -128,11 +128,7 @@ describe('AccessPolicies', () => {
 });
 
 describe('cdk-nag', () => {
-  test.each([
-    ['AwsSolutions', () => new AwsSolutionsChecks(new App())],
-    ['NIST.800.53.R5', () => new NIST80053R5Checks(new App())],
-    ['HIPAA.Security', () => new HIPAASecurityChecks(new App())],
-  ])('%s finds nothing unacknowledged', (name, pack) => {
+  test.each(NAG_PACKS)('%s finds nothing unacknowledged', (name, pack) => {
     expect(unacknowledged(pack(), name, stack)).toEqual([]);
   });
 

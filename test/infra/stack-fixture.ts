@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, type Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import type { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks } from 'cdk-nag';
+import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks } from 'cdk-nag';
 import { Template } from 'aws-cdk-lib/assertions';
 import { MixrouteStack, type MixrouteStackProps } from '../../lib';
 
@@ -34,6 +34,13 @@ export function resourcesOf(template: Template, type: string): [string, { Proper
 export function statementsOf(resource: { Properties: any }): any[] {
   return resource.Properties.PolicyDocument.Statement;
 }
+
+/** The three cdk-nag packs every stack must pass, each with a fresh pack instance. */
+export const NAG_PACKS: readonly [string, () => AwsSolutionsChecks | NIST80053R5Checks | HIPAASecurityChecks][] = [
+  ['AwsSolutions', () => new AwsSolutionsChecks(new App())],
+  ['NIST.800.53.R5', () => new NIST80053R5Checks(new App())],
+  ['HIPAA.Security', () => new HIPAASecurityChecks(new App())],
+];
 
 /** Violations of a pack that no acknowledgement on the resource or an ancestor covers. */
 export function unacknowledged(pack: AwsSolutionsChecks | NIST80053R5Checks | HIPAASecurityChecks, packName: string, scope: Stack): string[] {

@@ -3,10 +3,10 @@
  * JSON answer and the stream meter (message_start carries input, message_delta cumulative output).
  */
 import type { MeterReading, StreamMeter, TokenCounts } from '../../core/provider';
-import { RelayError, type ProviderErrorDetail } from '../../core/errors';
+import type { ProviderErrorDetail } from '../../core/errors';
 import { parseSseEvent } from '../../core/sse';
-import { isInBandError } from './in-band-error';
-import { encode, isObject, nonNegativeInt, tryParse } from './json';
+import { inBandErrorReplacement, isInBandError } from './in-band-error';
+import { isObject, nonNegativeInt, tryParse } from './json';
 
 /** Counts from an Anthropic `usage` object; input includes prompt-cache reads and writes. */
 export function anthropicCounts(usage: Record<string, unknown>): TokenCounts {
@@ -66,7 +66,7 @@ export function createAnthropicStreamMeter(): StreamMeter {
       const { event, data } = parseSseEvent(raw);
       if (event !== 'error' && event !== 'message_start' && event !== 'message_delta' && event !== 'content_block_delta' && isInBandError(event, data)) {
         upstreamError = true;
-        return encode(new RelayError(502, 'upstream_error', 'The upstream provider reported an error during the stream.').toStreamEvent('anthropic'));
+        return inBandErrorReplacement('anthropic');
       }
       switch (event) {
         case 'content_block_delta':
@@ -93,7 +93,7 @@ export function createAnthropicStreamMeter(): StreamMeter {
         case 'error':
           upstreamError = true;
           // The provider's error text is never passed on: the caller gets our own error event.
-          return encode(new RelayError(502, 'upstream_error', 'The upstream provider reported an error during the stream.').toStreamEvent('anthropic'));
+          return inBandErrorReplacement('anthropic');
       }
       return raw;
     },

@@ -12,8 +12,8 @@ import type { EndpointAdapter, ForwardInput, JsonObject, MeterReading, StreamMet
 import { RelayError, type ProviderErrorDetail } from '../../core/errors';
 import { encodeSseData, parseSseEvent } from '../../core/sse';
 import { pickHeaders, RELAY_USER_AGENT } from './headers';
-import { isInBandError } from './in-band-error';
-import { bodyFor, encode, isObject, nonNegativeInt, tryParse } from './json';
+import { inBandErrorReplacement, isInBandError } from './in-band-error';
+import { bodyFor, isObject, nonNegativeInt, tryParse } from './json';
 
 const FORWARDED_HEADERS = ['openai-beta'] as const;
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
@@ -57,8 +57,6 @@ export function openAiError(value: unknown): ProviderErrorDetail | undefined {
   return { type: text(error.type), code: text(error.code), message: text(error.message), param: text(error.param) };
 }
 
-const upstreamStreamError = () => new RelayError(502, 'upstream_error', 'The upstream provider reported an error during the stream.');
-
 export function createOpenAiStreamMeter(injectedUsage: boolean): StreamMeter {
   let usage: TokenCounts | undefined;
   let completed = false;
@@ -74,7 +72,7 @@ export function createOpenAiStreamMeter(injectedUsage: boolean): StreamMeter {
       if (isInBandError(event, data)) {
         upstreamError = true;
         // The provider's error text is never passed on: the caller gets our own error event.
-        return encode(upstreamStreamError().toStreamEvent('openai'));
+        return inBandErrorReplacement('openai');
       }
       if (USAGE_OBJECT.test(data)) {
         const chunk = tryParse(data);
@@ -112,7 +110,7 @@ export function createResponsesStreamMeter(): StreamMeter {
       const type = parsed.event !== 'message' ? parsed.event : (/"type"\s*:\s*"([^"]+)"/.exec(parsed.data)?.[1] ?? '');
       if (type === 'error' || (!type.startsWith('response.') && isInBandError(parsed.event, parsed.data))) {
         upstreamError = true;
-        return encode(upstreamStreamError().toStreamEvent('openai-responses'));
+        return inBandErrorReplacement('openai-responses');
       }
       if (RESPONSES_TERMINAL.has(type)) {
         completed = true;
