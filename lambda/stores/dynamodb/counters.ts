@@ -28,52 +28,40 @@ export class DynamoCounterStore implements CounterStore {
   }
 
   async addIfBelow(name: string, amount: number, below: number, expiresAtSeconds: number): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: toItem({ [PK]: name }),
-          UpdateExpression: 'ADD #count :amount SET #ttl = if_not_exists(#ttl, :ttl)',
-          ConditionExpression: 'attribute_not_exists(#count) OR #count < :below',
-          ExpressionAttributeNames: { '#count': 'count', '#ttl': COUNTERS_TABLE.ttlAttribute },
-          ExpressionAttributeValues: toItem({ ':amount': amount, ':ttl': expiresAtSeconds, ':below': below }),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.updateIf(name, {
+      UpdateExpression: 'ADD #count :amount SET #ttl = if_not_exists(#ttl, :ttl)',
+      ConditionExpression: 'attribute_not_exists(#count) OR #count < :below',
+      values: { ':amount': amount, ':ttl': expiresAtSeconds, ':below': below },
+    });
   }
 
   async acquireSlot(name: string, max: number, leaseUntilSeconds: number, nowSeconds: number): Promise<boolean> {
-    const names = { '#count': 'count', '#ttl': COUNTERS_TABLE.ttlAttribute };
+    // The common case: fewer than max open; one conditional update that also renews the lease.
+    const acquired = await this.updateIf(name, {
+      UpdateExpression: 'ADD #count :one SET #ttl = :lease',
+      ConditionExpression: 'attribute_not_exists(#count) OR #count < :max',
+      values: { ':one': 1, ':lease': leaseUntilSeconds, ':max': max },
+    });
+    if (acquired) return true;
+    // Full, unless the lease ran out: then every counted request is long gone; start again at 1.
+    return this.updateIf(name, {
+      UpdateExpression: 'SET #count = :one, #ttl = :lease',
+      ConditionExpression: '#ttl < :now',
+      values: { ':one': 1, ':lease': leaseUntilSeconds, ':now': nowSeconds },
+    });
+  }
+
+  /** One conditional update of a counter: false when its condition does not hold. */
+  private async updateIf(name: string, update: { UpdateExpression: string; ConditionExpression: string; values: Record<string, number> }): Promise<boolean> {
     try {
-      // The common case: fewer than max open; one conditional update that also renews the lease.
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: toItem({ [PK]: name }),
-          UpdateExpression: 'ADD #count :one SET #ttl = :lease',
-          ConditionExpression: 'attribute_not_exists(#count) OR #count < :max',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: toItem({ ':one': 1, ':lease': leaseUntilSeconds, ':max': max }),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-    try {
-      // Full, unless the lease ran out: then every counted request is long gone; start again at 1.
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: toItem({ [PK]: name }),
-          UpdateExpression: 'SET #count = :one, #ttl = :lease',
-          ConditionExpression: '#ttl < :now',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: toItem({ ':one': 1, ':lease': leaseUntilSeconds, ':now': nowSeconds }),
+          UpdateExpression: update.UpdateExpression,
+          ConditionExpression: update.ConditionExpression,
+          ExpressionAttributeNames: { '#count': 'count', '#ttl': COUNTERS_TABLE.ttlAttribute },
+          ExpressionAttributeValues: toItem(update.values),
         }),
       );
       return true;
