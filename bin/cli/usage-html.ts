@@ -62,8 +62,13 @@ function bucketLabel(iso: string, bucket: 'hour' | 'day'): string {
   return bucket === 'hour' ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : iso.slice(0, 10);
 }
 
-function colourFor(series: ReportSeries, index: number): string {
-  return series.name === '(other)' ? OTHER_COLOUR : ERROR_COLOURS[series.name] ?? PALETTE[index % PALETTE.length];
+/** Keys or models: the palette in rank order, grey for the folded "(other)". */
+function groupColour(series: ReportSeries, index: number): string {
+  return series.name === '(other)' ? OTHER_COLOUR : PALETTE[index % PALETTE.length];
+}
+
+function errorColour(series: ReportSeries): string {
+  return ERROR_COLOURS[series.name] ?? OTHER_COLOUR;
 }
 
 /** A stacked bar chart: one `<g data-series>` per series, one `<rect data-point>` per bucket in each. */
@@ -232,8 +237,8 @@ export function renderUsageHtml(report: UsageReport, context: UsageHtmlContext):
     .map(([label, value]) => `<div class="tile" title="${exact(value as number)}"><b>${compactNumber(value as number)}</b><span>${label}</span></div>`)
     .join('');
   const errorRate = t.requests === 0 ? '0%' : percent(t.errors / t.requests);
-  const charts = report.charts.map((chart) => stackedBars(`chart-${chart.metric}`, `${chart.label}, by ${report.by}`, chart.series, report, colourFor)).join('\n');
-  const errors = stackedBars('chart-errors', 'Errors, by outcome', report.errors, report, colourFor);
+  const charts = report.charts.map((chart) => stackedBars(`chart-${chart.metric}`, `${chart.label}, by ${report.by}`, chart.series, report, groupColour)).join('\n');
+  const errors = stackedBars('chart-errors', 'Errors, by outcome', report.errors, report, errorColour);
   return `<!doctype html>
 <html lang="en">
 <head>
