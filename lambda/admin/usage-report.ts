@@ -169,10 +169,9 @@ export function buildUsageReport(records: readonly UsageRecord[], options: Usage
   const first = Math.floor(options.sinceMs / size) * size;
   // Every hour or day the period touches, the partial first and last included.
   const count = Math.max(1, Math.floor(options.untilMs / size) - Math.floor(options.sinceMs / size) + 1);
-  const inPeriod = records.filter((r) => {
-    const t = Date.parse(r.timestamp);
-    return t >= options.sinceMs && t <= options.untilMs;
-  });
+  const times = records.map((r) => Date.parse(r.timestamp));
+  const inPeriod = records.filter((_, i) => times[i] >= options.sinceMs && times[i] <= options.untilMs);
+  const inPeriodTimes = times.filter((t) => t >= options.sinceMs && t <= options.untilMs);
   const names = options.keyNames ?? new Map<string, string>();
   const keys = withShares(groupUsage(inPeriod, 'key'), inPeriod, 'key', names);
   const models = withShares(groupUsage(inPeriod, 'model'), inPeriod, 'model', names);
@@ -186,8 +185,8 @@ export function buildUsageReport(records: readonly UsageRecord[], options: Usage
   const values = REPORT_METRICS.map(() => seriesNames.map(() => new Array<number>(count).fill(0)));
   const errorValues = ERROR_CLASSES.map(() => new Array<number>(count).fill(0));
   const errorIndex = new Map(ERROR_CLASSES.map((c, i) => [c.name, i]));
-  for (const record of inPeriod) {
-    const at = Math.min(count - 1, Math.floor((Date.parse(record.timestamp) - first) / size));
+  for (const [r, record] of inPeriod.entries()) {
+    const at = Math.min(count - 1, Math.floor((inPeriodTimes[r] - first) / size));
     const group = options.by === 'key' ? record.keyId : record.model;
     const s = index.get(charted.has(group) ? group : OTHER) as number;
     values[0][s][at] += 1;
