@@ -9,6 +9,7 @@ import type { StreamDecoder, TokenCounts } from '../../core/provider';
 import { encode, isObject, nonNegativeInt, tryParse } from '../shared/json';
 import { exceptionEvent } from './errors';
 import { EventStreamReader } from './event-stream';
+import { bedrockCounts, CONVERSE_COUNT_FIELDS } from './token-counts';
 
 const FINISH_REASONS: Readonly<Record<string, string>> = {
   end_turn: 'stop',
@@ -26,13 +27,7 @@ export function finishReason(stopReason: unknown): string {
 
 /** Converse usage: input excludes cache reads and writes, which the record (and OpenAI's prompt_tokens) include. */
 export function converseCounts(usage: unknown): TokenCounts | undefined {
-  if (!isObject(usage)) return undefined;
-  const input = nonNegativeInt(usage.inputTokens);
-  const output = nonNegativeInt(usage.outputTokens);
-  if (input === undefined || output === undefined) return undefined;
-  const cacheRead = nonNegativeInt(usage.cacheReadInputTokens);
-  const cacheWrite = nonNegativeInt(usage.cacheWriteInputTokens);
-  return { inputTokens: input + (cacheRead ?? 0) + (cacheWrite ?? 0), outputTokens: output, cachedInputTokens: cacheRead, cacheWriteTokens: cacheWrite };
+  return bedrockCounts(usage, CONVERSE_COUNT_FIELDS);
 }
 
 export function converseUsage(value: unknown): TokenCounts | undefined {

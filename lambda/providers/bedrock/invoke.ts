@@ -15,6 +15,7 @@ import { encode, isObject, nonNegativeInt, tryParse } from '../shared/json';
 import { exceptionEvent } from './errors';
 import { EventStreamReader } from './event-stream';
 import { countTokensModel, isAnthropicModel, type BedrockModelId } from './model-ids';
+import { bedrockCounts, INVOCATION_METRICS_FIELDS } from './token-counts';
 
 export const BEDROCK_ANTHROPIC_VERSION = 'bedrock-2023-05-31';
 
@@ -68,14 +69,7 @@ export function createInvokeStreamDecoder(): StreamDecoder {
 
 /** `amazon-bedrock-invocationMetrics`: Bedrock's own billed counts (input excludes cache reads and writes). */
 export function invocationMetricsCounts(value: unknown): TokenCounts | undefined {
-  const metrics = isObject(value) ? value['amazon-bedrock-invocationMetrics'] : undefined;
-  if (!isObject(metrics)) return undefined;
-  const input = nonNegativeInt(metrics.inputTokenCount);
-  const output = nonNegativeInt(metrics.outputTokenCount);
-  if (input === undefined || output === undefined) return undefined;
-  const cacheRead = nonNegativeInt(metrics.cacheReadInputTokenCount);
-  const cacheWrite = nonNegativeInt(metrics.cacheWriteInputTokenCount);
-  return { inputTokens: input + (cacheRead ?? 0) + (cacheWrite ?? 0), outputTokens: output, cachedInputTokens: cacheRead, cacheWriteTokens: cacheWrite };
+  return bedrockCounts(isObject(value) ? value['amazon-bedrock-invocationMetrics'] : undefined, INVOCATION_METRICS_FIELDS);
 }
 
 /** The Anthropic meter, with Bedrock's invocation metrics (the billed figures) preferred when present. */
