@@ -51,7 +51,7 @@ export function openLocalTarget(dataDir: string, configPath?: string): AdminTarg
   };
 }
 
-/** Each call to DynamoDB or KMS from the CLI must answer within this (MIXROUTE_AWS_TIMEOUT_MS overrides). */
+/** Each call to CloudFormation, DynamoDB or KMS from the CLI must answer within this (MIXROUTE_AWS_TIMEOUT_MS overrides). */
 const DEFAULT_AWS_TIMEOUT_MS = 30_000;
 
 function awsTimeoutMs(): number {
@@ -99,7 +99,7 @@ function withTypeFacts(routes: RelayRoutes): RelayRoutes {
 }
 
 export async function openStackTarget(stackName: string, region?: string): Promise<AdminTarget> {
-  const cloudFormation = new CloudFormationClient(region ? { region } : {});
+  const cloudFormation = new CloudFormationClient({ ...(region ? { region } : {}), requestHandler: awsRequestHandler(), maxAttempts: 3 });
   let outputs: Record<string, string>;
   let resolvedRegion: string;
   try {
