@@ -40,10 +40,9 @@ export class UpstreamAttempt {
     remainingMs: number,
     private readonly clientSignal?: AbortSignal,
     /** A streamed request must see its first byte within streamFirstByteTimeoutMs; others their headers within headersTimeoutMs. */
-    stream = false,
+    private readonly stream = false,
   ) {
     this.totalTimer = setTimeout(() => this.abort('timeout'), Math.max(0, remainingMs));
-    this.stream = stream;
     this.headersTimer = setTimeout(() => this.abort('timeout'), stream ? settings.streamFirstByteTimeoutMs : settings.headersTimeoutMs);
     if (clientSignal?.aborted) this.abort('client');
     clientSignal?.addEventListener('abort', this.onClientAbort, { once: true });
@@ -56,8 +55,6 @@ export class UpstreamAttempt {
   get abortReason(): AbortReason | undefined {
     return this.reason;
   }
-
-  private readonly stream: boolean;
 
   /** The answer's headers arrived: for a non-streamed request the first-byte deadline is met. */
   headersArrived(): void {
@@ -187,6 +184,8 @@ export async function exchange(input: ExchangeInput, deps: ExchangeDeps): Promis
     }
     if (input.signal?.aborted) throw clientClosed();
     if (deps.clock.now() >= input.deadline) throw lastError ?? upstreamError('upstream_timeout');
+    const adapter = provider.adapter.endpoints[input.endpoint];
+    if (!adapter) continue; // routing only hands over candidates that serve the endpoint
     input.onAttempt(provider);
     retryAfterMs = 0;
 
@@ -206,8 +205,6 @@ export async function exchange(input: ExchangeInput, deps: ExchangeDeps): Promis
       if (isLast) throw lastError;
       continue;
     }
-    const adapter = provider.adapter.endpoints[input.endpoint];
-    if (!adapter) continue; // routing only hands over candidates that serve the endpoint
     refuseServerTools(adapter.serverTools?.(input.body) ?? [], provider);
     let request: UpstreamRequest;
     try {
