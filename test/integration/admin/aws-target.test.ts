@@ -7,7 +7,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,8 +79,10 @@ describeIfMoto('admin commands on a stack (moto DynamoDB and KMS)', () => {
   let keyArn: string;
   const savedEnv: Record<string, string | undefined> = {};
   const stack = ['--stack', 'Mixroute', '--region', 'us-east-1'];
+  let reportDir: string;
 
   beforeAll(async () => {
+    reportDir = mkdtempSync(join(tmpdir(), 'mixroute-report-'));
     moto = await startMoto();
     const env = { AWS_ENDPOINT_URL_DYNAMODB: moto.endpoint, AWS_ENDPOINT_URL_KMS: moto.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' };
     for (const [name, value] of Object.entries(env)) {
@@ -126,6 +128,7 @@ describeIfMoto('admin commands on a stack (moto DynamoDB and KMS)', () => {
     await upstream?.close();
     dynamo?.destroy();
     await moto?.stop();
+    if (reportDir) rmSync(reportDir, { recursive: true, force: true });
     for (const [name, value] of Object.entries(savedEnv)) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
@@ -181,7 +184,7 @@ describeIfMoto('admin commands on a stack (moto DynamoDB and KMS)', () => {
     expect(new Set(mine.map((r) => r.requestId)).size).toBe(4);
     const csv = (await cli(['usage', '--records', '--csv', ...stack])).stdout.trim().split('\n');
     expect(csv).toHaveLength(1 + records.length);
-    const file = join(mkdtempSync(join(tmpdir(), 'mixroute-report-')), 'stack.html');
+    const file = join(reportDir, 'stack.html');
     const written = await cli(['usage', '--html', file, '--json', ...stack]);
     expect(written.code).toBe(0);
     expect(written.json()).toMatchObject({ file, records: records.length, bucket: 'hour' });
@@ -199,7 +202,7 @@ describeIfMoto('admin commands on a stack (moto DynamoDB and KMS)', () => {
       cloudFormation.on(DescribeStacksCommand, { StackName: 'Degraded' }).resolves(
         stackOutputs({ EndpointUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`, KeysTableName: 'no-such-table', SecretsTableName: TABLES.secrets, UsageTableName: TABLES.usage, CountersTableName: TABLES.counters, KeyArn: keyArn, RelayRoutes: JSON.stringify({ providers: [], models: {} }) }),
       );
-      const file = join(mkdtempSync(join(tmpdir(), 'mixroute-report-')), 'degraded.html');
+      const file = join(reportDir, 'degraded.html');
       const result = await cli(['usage', '--html', file, '--stack', 'Degraded', '--region', 'us-east-1']);
       expect(result.code).toBe(0);
       expect(result.stderr).toMatch(/^mixroute: key names could not be read from the keys table \(ResourceNotFoundException: .*\); keys are shown by id\n$/);

@@ -4,7 +4,7 @@
  * `providers set-key` refuses a bedrock provider (it uses IAM), `providers list` says so, and
  * `providers test` proves the route with one cheap call.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
@@ -96,5 +96,6 @@ test('with no region anywhere but the developer\'s AWS config file, that region 
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,5 +1,5 @@
 /** The DynamoDB adapter against the embedded store (dynalite), the same code that serves AWS. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDynamoStores, type DynamoStores } from '../../../lambda/stores/dynamodb';
@@ -10,12 +10,14 @@ import type { ClientKey } from '../../../lambda/core/ports';
 import { buildUsageRecord } from '../../../lambda/core/usage';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
+let storeDir: string;
 let store: EmbeddedStore;
 let client: DynamoDBClient;
 let stores: DynamoStores;
 
 beforeAll(async () => {
-  store = await startEmbeddedStore({ socketPath: join(mkdtempSync(join(tmpdir(), 'mixroute-store-')), 'store.sock'), inProcess: true });
+  storeDir = mkdtempSync(join(tmpdir(), 'mixroute-store-'));
+  store = await startEmbeddedStore({ socketPath: join(storeDir, 'store.sock'), inProcess: true });
   client = localDynamoClient(store.socketPath);
   await ensureTables(client);
   await ensureTables(client); // idempotent
@@ -24,6 +26,7 @@ beforeAll(async () => {
 afterAll(async () => {
   client.destroy();
   await store.close();
+  rmSync(storeDir, { recursive: true, force: true });
 });
 
 function newKey(overrides: Partial<ClientKey> = {}) {
