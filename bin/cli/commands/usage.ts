@@ -13,13 +13,17 @@ import { UsageError, type Command } from '../command';
 import { csvCell, table, type CliIo } from '../io';
 import { renderUsageHtml, type PrivacyFacts } from '../usage-html';
 
+/** The period when --since is not given: a day for the table and the records, the whole week for the report. */
+const DEFAULT_SINCE = '24h';
+const DEFAULT_REPORT_SINCE = '7d';
+
 /** How long the report waits for the relay's /v1/privacy before using the CLI's own copy. */
 const PRIVACY_FETCH_TIMEOUT_MS = 3000;
 
 export const usage: Command = {
   name: 'usage',
   summary: 'requests, tokens, errors and latency over the last 7 days at most; an HTML report; raw records',
-  synopsis: '[--since 24h] [--by key|model] [--json|--csv|--html FILE] | --records --json|--csv',
+  synopsis: '[--since 24h] [--by key|model] [--json|--csv] | --html FILE [--since 7d] | --records [--since 24h] --json|--csv',
   description: [
     'Requests, input/output tokens (with cached, cache-write and reasoning tokens), errors and p50/p99',
     'latency per key or model, from the usage table (7 days at most; expired records are excluded).',
@@ -28,7 +32,7 @@ export const usage: Command = {
     '--records exports the raw usage records instead: one object or row per request, with its requestId.',
   ].join('\n'),
   options: {
-    since: { type: 'string', default: '24h' },
+    since: { type: 'string' },
     by: { type: 'string', default: 'key' },
     csv: { type: 'boolean', default: false },
     html: { type: 'string' },
@@ -37,6 +41,7 @@ export const usage: Command = {
   target: true,
   extraHelp: [
     '  --csv              comma-separated values with a header line',
+    '  --since DURATION   the period, up to 7d (default 24h; 7d with --html)',
     '  --html FILE        write the HTML report to FILE ("-" for stdout); charts per hour up to 48 h, else per day',
     '  --records          the raw records (with --json or --csv): the fixed usage schema, no content',
   ].join('\n'),
@@ -48,12 +53,13 @@ export const usage: Command = {
     'npx mixroute usage --stack Mixroute --json',
   ],
   async run({ values, io, withTarget }) {
-    const sinceMs = parseDuration(values.since as string);
-    if (sinceMs === undefined) throw new UsageError(`--since: expected a duration such as 24h or 7d, got "${values.since}"`);
+    const html = values.html as string | undefined;
+    const since = (values.since as string | undefined) ?? (html !== undefined ? DEFAULT_REPORT_SINCE : DEFAULT_SINCE);
+    const sinceMs = parseDuration(since);
+    if (sinceMs === undefined) throw new UsageError(`--since: expected a duration such as 24h or 7d, got "${since}"`);
     if (sinceMs > USAGE_RETENTION_DAYS * 86_400_000) throw new UsageError(`--since: usage is kept ${USAGE_RETENTION_DAYS} days; ask for ${USAGE_RETENTION_DAYS}d or less`);
     if (values.by !== 'key' && values.by !== 'model') throw new UsageError(`--by: expected key or model, got "${values.by}"`);
     if (values.csv && values.json) throw new UsageError('choose one of --json and --csv');
-    const html = values.html as string | undefined;
     if (html !== undefined && html === '') throw new UsageError('--html: name the file to write, or "-" for stdout');
     if (html !== undefined && (values.csv || values.records)) throw new UsageError('--html cannot be combined with --csv or --records');
     if (values.records && !values.json && !values.csv) throw new UsageError('--records: choose --json or --csv');
@@ -66,7 +72,7 @@ export const usage: Command = {
       const records = await target.stores.usage.queryUsage({ sinceMs: now - sinceMs, nowMs: now });
       if (values.records) printRecords(io, records, values.json === true);
       else if (html !== undefined) await writeReport(io, target, records, { by, sinceMs: now - sinceMs, untilMs: now, file: html, json: values.json === true });
-      else printSummary(io, target, records, { by, since: values.since as string, sinceMs: now - sinceMs, untilMs: now, json: values.json === true, csv: values.csv === true });
+      else printSummary(io, target, records, { by, since, sinceMs: now - sinceMs, untilMs: now, json: values.json === true, csv: values.csv === true });
       return 0;
     });
   },

@@ -187,7 +187,7 @@ describeIfMoto('admin commands on a stack (moto DynamoDB and KMS)', () => {
     const file = join(reportDir, 'stack.html');
     const written = await cli(['usage', '--html', file, '--json', ...stack]);
     expect(written.code).toBe(0);
-    expect(written.json()).toMatchObject({ file, records: records.length, bucket: 'hour' });
+    expect(written.json()).toMatchObject({ file, records: records.length, bucket: 'day' }); // 7 days by default
     const page = readFileSync(file, 'utf8');
     expect(page).toContain('stack Mixroute (us-east-1)');
     expect(page).toContain(`<td data-v="report-team">report-team</td><td data-v="${id}">${id}</td><td class="n" data-v="4">`);

@@ -120,6 +120,12 @@ describe('the HTML report file', () => {
     expect(stdout.stdout.startsWith('<!doctype html>')).toBe(true);
     const json = await cli(['usage', '--html', join(OUTPUT, 'json.html'), '--json', '--since', '48h', '--by', 'model', ...target]);
     expect(json.json()).toEqual({ file: join(OUTPUT, 'json.html'), since: expect.any(String), until: expect.any(String), by: 'model', bucket: 'hour', records: expect.any(Number), bytes: readFileSync(join(OUTPUT, 'json.html')).length });
+    // Without --since the report covers the whole 7 days the table keeps (the summary and the records: 24 h).
+    const week = (await cli(['usage', '--html', join(OUTPUT, 'default-period.html'), '--json', ...target])).json() as { since: string; until: string; bucket: string };
+    expect(week.bucket).toBe('day');
+    expect(Date.parse(week.until) - Date.parse(week.since)).toBe(7 * 86_400_000);
+    const day = (await cli(['usage', '--json', ...target])).json() as { since: string; until: string };
+    expect(Date.parse(day.until) - Date.parse(day.since)).toBe(86_400_000);
     const unwritable = await cli(['usage', '--html', join(OUTPUT, 'no-such-folder', 'x.html'), ...target]);
     expect(unwritable.code).toBe(1);
     expect(unwritable.stderr).toBe(`mixroute: --html: cannot write ${join(OUTPUT, 'no-such-folder', 'x.html')}: its folder does not exist or is not writable\n`);
