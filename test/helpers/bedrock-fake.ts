@@ -233,6 +233,28 @@ async function writeStream(res: ServerResponse, messages: Uint8Array[], fault?: 
   res.end();
 }
 
+/**
+ * The betas this stand-in accepts on InvokeModel (AWS's documented list for Claude); like Bedrock, it
+ * refuses a request naming any other with "invalid beta flag".
+ */
+const ACCEPTED_BETAS = new Set([
+  'computer-use-2024-10-22', 'computer-use-2025-01-24', 'computer-use-2025-11-24', 'token-efficient-tools-2025-02-19', 'interleaved-thinking-2025-05-14',
+  'output-128k-2025-02-19', 'dev-full-thinking-2025-05-14', 'context-1m-2025-08-07', 'context-management-2025-06-27', 'effort-2025-11-24',
+  'tool-search-tool-2025-10-19', 'tool-examples-2025-10-29',
+]);
+
+function tryJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function invalidBeta(json: any): boolean {
+  return Array.isArray(json?.anthropic_beta) && json.anthropic_beta.some((beta: unknown) => typeof beta !== 'string' || !ACCEPTED_BETAS.has(beta));
+}
+
 export async function startBedrockFake(options: { region?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } = {}): Promise<BedrockFake> {
   const region = options.region ?? BEDROCK_TEST_REGION;
   const credentials = options.credentials ?? BEDROCK_TEST_CREDENTIALS;
@@ -263,6 +285,10 @@ export async function startBedrockFake(options: { region?: string; credentials?:
       const fault = faults.shift();
       if (fault === 'hang') return;
       if (fault && typeof fault === 'object' && 'exception' in fault) return sendException(res, fault.status, fault.exception, fault.message ?? `${fault.exception} from the fake`);
+      const invoked = match[2] === 'count-tokens' ? tryJson(Buffer.from(String(json?.input?.invokeModel?.body ?? ''), 'base64').toString('utf8')) : json;
+      if (match[2] !== 'converse' && match[2] !== 'converse-stream' && invalidBeta(invoked)) {
+        return sendException(res, 400, 'ValidationException', 'The model returned the following errors: invalid beta flag');
+      }
       switch (match[2]) {
         case 'invoke':
           res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-bedrock-input-token-count': String(BEDROCK_USAGE.inputTokens), 'x-amzn-bedrock-output-token-count': String(BEDROCK_USAGE.outputTokens) });

@@ -5,6 +5,7 @@
  * (never the key) as Bedrock request metadata, so Bedrock's invocation logs attribute usage per key.
  *
  *   { "type": "bedrock", "region": "us-east-1" }      region: default the runtime's
+ *   "anthropicBetas": ["context-1m-2025-08-07", …]    the betas Bedrock is sent (default: those AWS documents)
  */
 import { RelayError } from '../../core/errors';
 import type { EndpointAdapter, ForwardInput, ProviderAdapter, UpstreamRequest } from '../../core/provider';
@@ -12,6 +13,7 @@ import { RELAY_USER_AGENT } from '../shared/headers';
 import { createOpenAiStreamMeter } from '../shared/openai-wire';
 import { anthropicServerTools } from '../shared/anthropic-wire';
 import { isObject } from '../shared/json';
+import { isBetaList } from './betas';
 import { bedrockError } from './errors';
 import { chatCompletionOf, chatIdentity, converseUsage, createConverseStreamDecoder } from './converse-answer';
 import { converseRequest } from './converse-request';
@@ -124,17 +126,21 @@ const chat: EndpointAdapter = {
 export const bedrockProvider: ProviderAdapter = {
   type: 'bedrock',
   credential: 'runtime-role',
-  configFields: ['region'],
+  configFields: ['region', 'anthropicBetas'],
   example: '{"type":"bedrock","region":"us-east-1"}',
   parseConfig(input) {
-    const region = input.raw.region;
+    const { region, anthropicBetas } = input.raw;
     if (region !== undefined && (typeof region !== 'string' || !REGION.test(region))) {
       input.problems.push(`${input.where}.region: expected an AWS region such as "us-east-1", got ${JSON.stringify(region)}`);
       return undefined;
     }
+    if (anthropicBetas !== undefined && !isBetaList(anthropicBetas)) {
+      input.problems.push(`${input.where}.anthropicBetas: expected a list of anthropic-beta names such as ["context-1m-2025-08-07"], got ${JSON.stringify(anthropicBetas)}`);
+      return undefined;
+    }
     return {
       baseUrl: typeof region === 'string' ? bedrockEndpoint(region) : 'https://bedrock-runtime.{AWS_REGION}.amazonaws.com',
-      options: typeof region === 'string' ? { region } : {},
+      options: { ...(typeof region === 'string' ? { region } : {}), ...(anthropicBetas !== undefined ? { anthropicBetas } : {}) },
     };
   },
   endpoints: { messages, count_tokens: countTokens, chat },

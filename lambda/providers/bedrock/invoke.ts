@@ -1,7 +1,8 @@
 /**
  * Anthropic Messages on Bedrock, natively: InvokeModel / InvokeModelWithResponseStream. The body is
  * the Messages body as Anthropic defines it for Bedrock (`anthropic_version: "bedrock-2023-05-31"`,
- * no `model` or `stream`, the `anthropic-beta` header's values in the `anthropic_beta` list); the
+ * no `model` or `stream`, the `anthropic-beta` header's values in the `anthropic_beta` list, kept to
+ * the betas Bedrock accepts); the
  * event-stream answer is re-emitted as Anthropic SSE events with each event's JSON unchanged.
  * Usage comes from the stream's own events and from `amazon-bedrock-invocationMetrics` on the last.
  * count_tokens goes to CountTokens with the same body.
@@ -12,6 +13,7 @@ import type { ForwardInput, JsonObject, MeterReading, StreamDecoder, StreamMeter
 import { parseSseEvent } from '../../core/sse';
 import { anthropicUsage, createAnthropicStreamMeter } from '../shared/anthropic-wire';
 import { encode, isObject, nonNegativeInt, tryParse } from '../shared/json';
+import { bedrockBetas, isBetaList } from './betas';
 import { exceptionEvent } from './errors';
 import { EventStreamReader } from './event-stream';
 import { countTokensModel, isAnthropicModel, type BedrockModelId } from './model-ids';
@@ -19,18 +21,20 @@ import { bedrockCounts, INVOCATION_METRICS_FIELDS } from './token-counts';
 
 export const BEDROCK_ANTHROPIC_VERSION = 'bedrock-2023-05-31';
 
-/** The Messages body for Bedrock. */
+/** The Messages body for Bedrock, with the betas Bedrock accepts (see betas.ts). */
 export function invokeBody(input: ForwardInput): JsonObject {
   const rest: JsonObject = { ...input.body };
   delete rest.model;
   delete rest.stream;
-  const betas = (header(input.clientHeaders, 'anthropic-beta') ?? '')
+  delete rest.anthropic_beta;
+  const fromHeader = (header(input.clientHeaders, 'anthropic-beta') ?? '')
     .split(',')
     .map((beta) => beta.trim())
     .filter(Boolean);
-  const listed = Array.isArray(rest.anthropic_beta) ? rest.anthropic_beta.filter((b): b is string => typeof b === 'string') : [];
-  const all = [...new Set([...listed, ...betas])];
-  return { ...rest, anthropic_version: BEDROCK_ANTHROPIC_VERSION, ...(all.length > 0 ? { anthropic_beta: all } : {}) };
+  const listed = Array.isArray(input.body.anthropic_beta) ? input.body.anthropic_beta.filter((b): b is string => typeof b === 'string') : [];
+  const configured = input.provider.options?.anthropicBetas;
+  const betas = bedrockBetas([...listed, ...fromHeader], isBetaList(configured) ? configured : undefined);
+  return { ...rest, anthropic_version: BEDROCK_ANTHROPIC_VERSION, ...(betas.length > 0 ? { anthropic_beta: betas } : {}) };
 }
 
 /** /v1/messages serves Claude; other Bedrock models speak Converse, through /v1/chat/completions. */

@@ -5,10 +5,12 @@
  * (cache tokens included), the key id in Bedrock's request metadata, errors mapped to each caller's
  * shape, and failover from Anthropic and OpenAI to Bedrock.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { RuntimeIdentity } from '../../../lambda/core/ports';
-import { BEDROCK_USAGE, startBedrockFake, type BedrockFake } from '../../helpers/bedrock-fake';
+import { BEDROCK_TEST_REGION, BEDROCK_USAGE, startBedrockFake, type BedrockFake } from '../../helpers/bedrock-fake';
 import { bedrockConfig, buildRelay, type TestRelay } from '../../helpers/relay-builder';
 import { startUpstreamFake, type UpstreamFake } from '../../helpers/upstream-fake';
 
@@ -25,7 +27,20 @@ let openai: OpenAI;
 beforeAll(async () => {
   bedrock = await startBedrockFake();
   upstream = await startUpstreamFake({ echo: true });
-  relay = await buildRelay({ host: 'http', upstream, bedrockUrl: bedrock.url, config: (url) => bedrockConfig(url) });
+  relay = await buildRelay({
+    host: 'http',
+    upstream,
+    bedrockUrl: bedrock.url,
+    config: (url) => {
+      const config = bedrockConfig(url);
+      return {
+        ...config,
+        // A provider that lists its own betas, one of which Bedrock does not accept.
+        providers: { ...config.providers, 'bedrock-own-betas': { type: 'bedrock', region: BEDROCK_TEST_REGION, anthropicBetas: ['claude-code-20250219', 'context-1m-2025-08-07'] } },
+        models: { ...config.models, 'claude-own-betas': { provider: 'bedrock-own-betas', model: PROFILE } },
+      };
+    },
+  });
   anthropic = new Anthropic({ apiKey: relay.key.secret, baseURL: relay.url, maxRetries: 0 });
   openai = new OpenAI({ apiKey: relay.key.secret, baseURL: `${relay.url}/v1`, maxRetries: 0 });
 });
@@ -156,6 +171,33 @@ describe('Anthropic Messages on Bedrock (InvokeModel)', () => {
     bedrock.script('cut');
     const stream = anthropic.messages.stream({ model: 'claude-bedrock', max_tokens: 8, messages: [{ role: 'user', content: 'a longer sentinel text' }] });
     await expect(stream.finalMessage()).rejects.toThrow();
+  });
+
+  test('Claude Code\'s recorded request (its first-party betas included) is served: Bedrock is sent only the betas it accepts', async () => {
+    const recorded = JSON.parse(readFileSync(join(__dirname, '../../fixtures/clients/claude-code-2.1.197.json'), 'utf8')).messages as { path: string; headers: Record<string, string>; body: Record<string, unknown> };
+    const betas = recorded.headers['anthropic-beta'].split(',');
+    expect(betas).toEqual(expect.arrayContaining(['claude-code-20250219', 'prompt-caching-scope-2026-01-05', 'context-1m-2025-08-07']));
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(recorded.headers)) if (name !== 'accept-encoding') headers[name] = value.replace('RELAY_KEY', relay.key.secret);
+    const res = await fetch(relay.url + recorded.path, { method: 'POST', headers, body: JSON.stringify({ ...recorded.body, model: 'claude-bedrock' }) });
+    const text = await res.text();
+    expect({ status: res.status, start: text.slice(0, 80) }).toEqual({ status: 200, start: expect.stringMatching(/^event: message_start/) });
+    expect(text).toContain('event: message_stop');
+    const sent = lastCall();
+    expect(sent.action).toBe('invoke-with-response-stream');
+    expect(sent.json.anthropic_beta).toEqual(['context-1m-2025-08-07', 'interleaved-thinking-2025-05-14', 'context-management-2025-06-27', 'effort-2025-11-24']);
+    expect(sent.json.tools).toEqual(recorded.body.tools);
+    expect(sent.json.thinking).toEqual(recorded.body.thinking);
+    expect(sent.json.context_management).toEqual(recorded.body.context_management);
+  });
+
+  test('a provider\'s "anthropicBetas" replaces the list; a beta Bedrock refuses reaches the client as Bedrock\'s 400', async () => {
+    const refused = await anthropic.messages
+      .create({ model: 'claude-own-betas', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }, { headers: { 'anthropic-beta': 'claude-code-20250219,context-1m-2025-08-07,effort-2025-11-24' } })
+      .catch((e) => e);
+    expect(lastCall().json.anthropic_beta).toEqual(['claude-code-20250219', 'context-1m-2025-08-07']);
+    expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(refused.message).toMatch(/invalid beta flag/);
   });
 
   test('a non-Anthropic Bedrock model is not served on /v1/messages', async () => {

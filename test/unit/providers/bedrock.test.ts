@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { ForwardInput } from '../../../lambda/core/provider';
 import { parseSseEvent } from '../../../lambda/core/sse';
 import { bedrockProvider } from '../../../lambda/providers/bedrock';
+import { bedrockBetas, DEFAULT_BEDROCK_BETAS } from '../../../lambda/providers/bedrock/betas';
 import { chatCompletionOf, converseUsage, createConverseStreamDecoder, finishReason } from '../../../lambda/providers/bedrock/converse-answer';
 import { converseRequest } from '../../../lambda/providers/bedrock/converse-request';
 import { EventStreamReader } from '../../../lambda/providers/bedrock/event-stream';
@@ -246,8 +247,29 @@ function forwardInput(body: Record<string, unknown>, headers: Record<string, str
 
 describe('InvokeModel bodies', () => {
   test('anthropic_version for Bedrock, no model or stream, the anthropic-beta header merged into anthropic_beta', () => {
-    const body = { model: 'claude-bedrock', stream: true, max_tokens: 5, anthropic_beta: ['a'], messages: [{ role: 'user', content: 'x' }] };
-    expect(invokeBody(forwardInput(body, { 'anthropic-beta': 'a, b ,c' }))).toEqual({ max_tokens: 5, messages: [{ role: 'user', content: 'x' }], anthropic_version: 'bedrock-2023-05-31', anthropic_beta: ['a', 'b', 'c'] });
+    const body = { model: 'claude-bedrock', stream: true, max_tokens: 5, anthropic_beta: ['context-1m-2025-08-07'], messages: [{ role: 'user', content: 'x' }] };
+    expect(invokeBody(forwardInput(body, { 'anthropic-beta': 'context-1m-2025-08-07, effort-2025-11-24 ,interleaved-thinking-2025-05-14' }))).toEqual({
+      max_tokens: 5,
+      messages: [{ role: 'user', content: 'x' }],
+      anthropic_version: 'bedrock-2023-05-31',
+      anthropic_beta: ['context-1m-2025-08-07', 'effort-2025-11-24', 'interleaved-thinking-2025-05-14'],
+    });
+  });
+
+  test('only betas Bedrock accepts are sent: Claude Code\'s first-party ones are dropped, tool search takes its Bedrock name', () => {
+    const claudeCode = 'claude-code-20250219,context-1m-2025-08-07,interleaved-thinking-2025-05-14,thinking-token-count-2026-05-13,context-management-2025-06-27,prompt-caching-scope-2026-01-05,mid-conversation-system-2026-04-07,effort-2025-11-24';
+    expect(invokeBody(forwardInput({ max_tokens: 5 }, { 'anthropic-beta': claudeCode })).anthropic_beta).toEqual(['context-1m-2025-08-07', 'interleaved-thinking-2025-05-14', 'context-management-2025-06-27', 'effort-2025-11-24']);
+    expect(bedrockBetas(['advanced-tool-use-2025-11-20', 'tool-search-tool-2025-10-19', 'oauth-2025-04-20'])).toEqual(['tool-search-tool-2025-10-19']);
+    // Nothing Bedrock accepts: no anthropic_beta at all (an empty list is itself refused by some models).
+    expect(invokeBody(forwardInput({ max_tokens: 5, anthropic_beta: ['files-api-2025-04-14'] }, { 'anthropic-beta': 'claude-code-20250219' }))).not.toHaveProperty('anthropic_beta');
+  });
+
+  test('a provider\'s "anthropicBetas" replaces the default list, [] sending none', () => {
+    const withBetas = (anthropicBetas: string[]) => ({ ...forwardInput({ max_tokens: 5 }, { 'anthropic-beta': 'claude-code-20250219,context-1m-2025-08-07' }), provider: { options: { anthropicBetas } } as never });
+    expect(invokeBody(withBetas(['claude-code-20250219'])).anthropic_beta).toEqual(['claude-code-20250219']);
+    expect(invokeBody(withBetas([]))).not.toHaveProperty('anthropic_beta');
+    expect(DEFAULT_BEDROCK_BETAS).toContain('context-1m-2025-08-07');
+    expect(DEFAULT_BEDROCK_BETAS).not.toContain('claude-code-20250219');
   });
 
   test('CountTokens: the InvokeModel body (with a max_tokens) base64 in input.invokeModel.body; the answer as input_tokens', () => {
@@ -297,5 +319,13 @@ describe('config', () => {
     expect(parse({ type: 'bedrock', region: 'eu-central-1' }).settings).toEqual({ baseUrl: 'https://bedrock-runtime.eu-central-1.amazonaws.com', options: { region: 'eu-central-1' } });
     expect(parse({ type: 'bedrock' }).problems).toEqual([]);
     expect(parse({ type: 'bedrock', region: 'nowhere' }).problems).toEqual([expect.stringMatching(/^providers\.b\.region: expected an AWS region/)]);
+  });
+
+  test('anthropicBetas is a list of beta names', () => {
+    expect(parse({ type: 'bedrock', anthropicBetas: ['context-1m-2025-08-07'] }).settings?.options).toEqual({ anthropicBetas: ['context-1m-2025-08-07'] });
+    expect(parse({ type: 'bedrock', anthropicBetas: [] }).problems).toEqual([]);
+    for (const bad of ['context-1m-2025-08-07', [1], ['a b'], ['']]) {
+      expect(parse({ type: 'bedrock', anthropicBetas: bad }).problems).toEqual([expect.stringMatching(/^providers\.b\.anthropicBetas: expected a list of anthropic-beta names/)]);
+    }
   });
 });
