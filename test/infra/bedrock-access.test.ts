@@ -8,10 +8,12 @@ import { BEDROCK_ACTIONS } from '../../lib/constructs/bedrock-grants';
 import { matchesPattern, resolveIntrinsics } from '../helpers/event-pattern';
 import { buildStack, NAG_PACKS, RELAY_CONFIG, resourcesOf, statementsOf, unacknowledged } from './stack-fixture';
 
+const APP_PROFILE = 'arn:aws:bedrock:eu-west-1:111122223333:application-inference-profile/abc123def456';
+
 const BEDROCK_CONFIG = {
   providers: {
     ...RELAY_CONFIG.providers,
-    bedrock: { type: 'bedrock' },
+    bedrock: { type: 'bedrock', applicationProfiles: { [APP_PROFILE]: 'anthropic.claude-sonnet-4-5-20250929-v1:0' } },
     'bedrock-eu': { type: 'bedrock', region: 'eu-central-1' },
   },
   models: {
@@ -20,7 +22,7 @@ const BEDROCK_CONFIG = {
     haiku: { provider: 'bedrock', model: 'anthropic.claude-haiku-4-5-20251001-v1:0' },
     'haiku-eu': { provider: 'bedrock-eu', model: 'anthropic.claude-haiku-4-5-20251001-v1:0' },
     'opus-global': { provider: 'bedrock', model: 'global.anthropic.claude-opus-4-5-20251101-v1:0' },
-    'app-profile': { provider: 'bedrock', model: 'arn:aws:bedrock:eu-west-1:111122223333:application-inference-profile/abc123def456' },
+    'app-profile': { provider: 'bedrock', model: APP_PROFILE },
     llama: { provider: 'bedrock', model: 'meta.llama3-3-70b-instruct-v1:0' },
   },
 };
@@ -50,7 +52,7 @@ test('exact actions on exactly the configured models, profiles and the profiles\
       'arn:aws:bedrock:eu-west-1:111122223333:inference-profile/global.anthropic.claude-opus-4-5-20251101-v1:0',
       'arn:aws:bedrock:*::foundation-model/anthropic.claude-opus-4-5-20251101-v1:0',
       'arn:aws:bedrock:::foundation-model/anthropic.claude-opus-4-5-20251101-v1:0',
-      'arn:aws:bedrock:eu-west-1:111122223333:application-inference-profile/abc123def456',
+      APP_PROFILE, // and the model behind it (the sonnet foundation model above, in any region)
       'arn:aws:bedrock:eu-west-1::foundation-model/meta.llama3-3-70b-instruct-v1:0',
     ].sort(),
   );
@@ -63,6 +65,14 @@ test('exact actions on exactly the configured models, profiles and the profiles\
 test('no Bedrock permission at all when no route goes to Bedrock', () => {
   const { template } = buildStack();
   expect(bedrockStatements(template)).toEqual([]);
+});
+
+test('an application inference profile is granted with the foundation model its provider names for it; without one, synth says what to add', () => {
+  const profileOnly = { providers: { bedrock: { type: 'bedrock' } }, models: { app: { provider: 'bedrock', model: APP_PROFILE } } };
+  expect(() => buildStack({ relayConfig: profileOnly })).toThrow(/does not name its foundation model.*"applicationProfiles": \{ "arn:aws:bedrock:eu-west-1:111122223333:application-inference-profile\/abc123def456": "<foundation model id>" \}/);
+  const mapped = { providers: { bedrock: { type: 'bedrock', applicationProfiles: { [APP_PROFILE]: 'anthropic.claude-haiku-4-5-20251001-v1:0' } } }, models: { app: { provider: 'bedrock', model: APP_PROFILE } } };
+  const [statement] = bedrockStatements(buildStack({ relayConfig: mapped }).template);
+  expect([statement.Resource].flat().map((r: unknown) => resolveIntrinsics(r)).sort()).toEqual([APP_PROFILE, 'arn:aws:bedrock:*::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0'].sort());
 });
 
 test('a pattern route to Bedrock must name its model, so the grant stays exact', () => {

@@ -6,6 +6,8 @@
  *
  *   { "type": "bedrock", "region": "us-east-1" }      region: default the runtime's
  *   "anthropicBetas": ["context-1m-2025-08-07", …]    the betas Bedrock is sent (default: those AWS documents)
+ *   "applicationProfiles": { "arn:…:application-inference-profile/ID": "anthropic.claude-…" }
+ *                                                     the foundation model behind each application profile
  */
 import { RelayError } from '../../core/errors';
 import type { EndpointAdapter, ForwardInput, ProviderAdapter, UpstreamRequest } from '../../core/provider';
@@ -18,9 +20,9 @@ import { bedrockError } from './errors';
 import { chatCompletionOf, chatIdentity, converseUsage, createConverseStreamDecoder } from './converse-answer';
 import { converseRequest } from './converse-request';
 import { countTokensAnswer, countTokensBody, countTokensModel, createInvokeStreamDecoder, createInvokeStreamMeter, invokeBody, invokeUsage, requireAnthropicModel } from './invoke';
-import { parseBedrockModelId, type BedrockModelId } from './model-ids';
+import { applicationProfilesOf, applicationProfilesProblem, parseBedrockModelId, type BedrockModelId } from './model-ids';
 
-export { bedrockModelArns, parseBedrockModelId } from './model-ids';
+export { applicationProfilesOf, bedrockModelArns, parseBedrockModelId } from './model-ids';
 
 /** SigV4 signing name and the SDK's service id (for AWS_ENDPOINT_URL_BEDROCK_RUNTIME). */
 export const BEDROCK_SIGNING_SERVICE = 'bedrock';
@@ -37,7 +39,7 @@ export function bedrockEndpoint(region: string): string {
 }
 
 function modelOf(input: ForwardInput): BedrockModelId {
-  const model = parseBedrockModelId(input.upstreamModel);
+  const model = parseBedrockModelId(input.upstreamModel, applicationProfilesOf(input.provider.options));
   if (!model) {
     throw new RelayError(
       400,
@@ -126,10 +128,10 @@ const chat: EndpointAdapter = {
 export const bedrockProvider: ProviderAdapter = {
   type: 'bedrock',
   credential: 'runtime-role',
-  configFields: ['region', 'anthropicBetas'],
+  configFields: ['region', 'anthropicBetas', 'applicationProfiles'],
   example: '{"type":"bedrock","region":"us-east-1"}',
   parseConfig(input) {
-    const { region, anthropicBetas } = input.raw;
+    const { region, anthropicBetas, applicationProfiles } = input.raw;
     if (region !== undefined && (typeof region !== 'string' || !REGION.test(region))) {
       input.problems.push(`${input.where}.region: expected an AWS region such as "us-east-1", got ${JSON.stringify(region)}`);
       return undefined;
@@ -138,9 +140,18 @@ export const bedrockProvider: ProviderAdapter = {
       input.problems.push(`${input.where}.anthropicBetas: expected a list of anthropic-beta names such as ["context-1m-2025-08-07"], got ${JSON.stringify(anthropicBetas)}`);
       return undefined;
     }
+    const profilesProblem = applicationProfiles === undefined ? undefined : applicationProfilesProblem(applicationProfiles);
+    if (profilesProblem) {
+      input.problems.push(`${input.where}.applicationProfiles: ${profilesProblem}`);
+      return undefined;
+    }
     return {
       baseUrl: typeof region === 'string' ? bedrockEndpoint(region) : 'https://bedrock-runtime.{AWS_REGION}.amazonaws.com',
-      options: { ...(typeof region === 'string' ? { region } : {}), ...(anthropicBetas !== undefined ? { anthropicBetas } : {}) },
+      options: {
+        ...(typeof region === 'string' ? { region } : {}),
+        ...(anthropicBetas !== undefined ? { anthropicBetas } : {}),
+        ...(applicationProfiles !== undefined ? { applicationProfiles: applicationProfiles as Record<string, string> } : {}),
+      },
     };
   },
   endpoints: { messages, count_tokens: countTokens, chat },

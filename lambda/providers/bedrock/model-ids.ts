@@ -2,8 +2,9 @@
  * Bedrock model identifiers as a route names them: a foundation-model id
  * (`anthropic.claude-sonnet-4-5-20250929-v1:0`), a cross-region inference profile id
  * (`us.anthropic.…`, `eu.…`, `global.…`), or an ARN of either (or of an application inference
- * profile or a provisioned model). Used by the provider to build requests and by the stack to
- * derive the relay role's IAM resources from the config (never `*`).
+ * profile, whose foundation model the provider's config names, or a provisioned model). Used by the
+ * provider to build requests and by the stack to derive the relay role's IAM resources from the
+ * config (never `*`).
  */
 
 /** Geography prefixes of Bedrock's system-defined cross-region inference profiles. */
@@ -25,8 +26,31 @@ export interface BedrockModelId {
   readonly arnResource?: string;
 }
 
+/**
+ * The foundation model behind each application inference profile a provider uses (its
+ * `"applicationProfiles"`): an application profile's ARN does not name its model, and IAM asks for
+ * both the profile and the model.
+ */
+export type ApplicationProfiles = Readonly<Record<string, string>>;
+
+/** The config field's check: application inference profile ARN → foundation model id. */
+export function applicationProfilesProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'expected an object of application inference profile ARN → foundation model id';
+  for (const [arn, model] of Object.entries(value)) {
+    if (ARN.exec(arn)?.[4] !== 'application-inference-profile') return `"${arn}" is not an application inference profile ARN (arn:aws:bedrock:REGION:ACCOUNT:application-inference-profile/ID)`;
+    if (typeof model !== 'string' || PROFILE.test(model) || !FOUNDATION.test(model)) return `the model behind "${arn}" must be a foundation model id such as "anthropic.claude-sonnet-4-5-20250929-v1:0", got ${JSON.stringify(model)}`;
+  }
+  return undefined;
+}
+
+/** A provider's application profiles, from its parsed options. */
+export function applicationProfilesOf(options: Readonly<Record<string, unknown>> | undefined): ApplicationProfiles {
+  const value = options?.applicationProfiles;
+  return value !== undefined && applicationProfilesProblem(value) === undefined ? (value as ApplicationProfiles) : {};
+}
+
 /** Parses a route's upstream model for a bedrock provider, or undefined when it is no Bedrock identifier. */
-export function parseBedrockModelId(id: string): BedrockModelId | undefined {
+export function parseBedrockModelId(id: string, applicationProfiles: ApplicationProfiles = {}): BedrockModelId | undefined {
   const arn = ARN.exec(id);
   if (arn) {
     const [, , , , resource, name] = arn;
@@ -35,7 +59,8 @@ export function parseBedrockModelId(id: string): BedrockModelId | undefined {
       const profile = PROFILE.exec(name);
       return { id, kind: 'arn', arnResource: resource, foundationModel: profile?.[2], geography: profile?.[1] };
     }
-    return { id, kind: 'arn', arnResource: resource };
+    const behind = resource === 'application-inference-profile' && Object.hasOwn(applicationProfiles, id) ? applicationProfiles[id] : undefined;
+    return { id, kind: 'arn', arnResource: resource, ...(behind ? { foundationModel: behind } : {}) };
   }
   const profile = PROFILE.exec(id);
   if (profile) return { id, kind: 'inference-profile', geography: profile[1], foundationModel: profile[2] };
@@ -51,13 +76,14 @@ export function isAnthropicModel(model: BedrockModelId): boolean | undefined {
 
 /**
  * The IAM resources that let the relay invoke this model in `region` of `account`: the model or
- * profile itself and, for a cross-region profile, its foundation model in the regions the profile
- * routes to (any region: AWS chooses; a `global` profile also uses the region-less ARN).
+ * profile itself and, for a cross-region or application profile, its foundation model in the
+ * regions the profile routes to (any region: AWS chooses; a `global` profile also uses the
+ * region-less ARN).
  */
 export function bedrockModelArns(model: BedrockModelId, region: string, account: string, partition = 'aws'): string[] {
   if (model.kind === 'foundation-model') return [`arn:${partition}:bedrock:${region}::foundation-model/${model.id}`];
   const arns = model.kind === 'arn' ? [model.id] : [`arn:${partition}:bedrock:${region}:${account}:inference-profile/${model.id}`];
-  if (model.geography && model.foundationModel) {
+  if ((model.geography || model.arnResource === 'application-inference-profile') && model.foundationModel) {
     arns.push(`arn:${partition}:bedrock:*::foundation-model/${model.foundationModel}`);
     if (model.geography === 'global') arns.push(`arn:${partition}:bedrock:::foundation-model/${model.foundationModel}`);
   }

@@ -15,6 +15,7 @@ import { bedrockConfig, buildRelay, type TestRelay } from '../../helpers/relay-b
 import { startUpstreamFake, type UpstreamFake } from '../../helpers/upstream-fake';
 
 const PROFILE = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
+const APP_PROFILE = 'arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/team-a';
 /** What the record counts as input: Bedrock's input plus cache reads and writes. */
 const RECORDED_INPUT = BEDROCK_USAGE.inputTokens + BEDROCK_USAGE.cacheReadInputTokens! + BEDROCK_USAGE.cacheWriteInputTokens!;
 
@@ -36,8 +37,13 @@ beforeAll(async () => {
       return {
         ...config,
         // A provider that lists its own betas, one of which Bedrock does not accept.
-        providers: { ...config.providers, 'bedrock-own-betas': { type: 'bedrock', region: BEDROCK_TEST_REGION, anthropicBetas: ['claude-code-20250219', 'context-1m-2025-08-07'] } },
-        models: { ...config.models, 'claude-own-betas': { provider: 'bedrock-own-betas', model: PROFILE } },
+        providers: {
+          ...config.providers,
+          'bedrock-own-betas': { type: 'bedrock', region: BEDROCK_TEST_REGION, anthropicBetas: ['claude-code-20250219', 'context-1m-2025-08-07'] },
+          // A team's application inference profile, and the model behind it.
+          'bedrock-team': { type: 'bedrock', region: BEDROCK_TEST_REGION, applicationProfiles: { [APP_PROFILE]: 'anthropic.claude-haiku-4-5-20251001-v1:0' } },
+        },
+        models: { ...config.models, 'claude-own-betas': { provider: 'bedrock-own-betas', model: PROFILE }, 'claude-team': { provider: 'bedrock-team', model: APP_PROFILE } },
       };
     },
   });
@@ -198,6 +204,15 @@ describe('Anthropic Messages on Bedrock (InvokeModel)', () => {
     expect(lastCall().json.anthropic_beta).toEqual(['claude-code-20250219', 'context-1m-2025-08-07']);
     expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
     expect(refused.message).toMatch(/invalid beta flag/);
+  });
+
+  test('an application inference profile is invoked by its ARN; CountTokens gets the foundation model its provider names', async () => {
+    const message = await anthropic.messages.create({ model: 'claude-team', max_tokens: 8, messages: [{ role: 'user', content: 'team-a' }] });
+    expect(message.content).toEqual([{ type: 'text', text: 'team-a' }]);
+    expect(lastCall().path).toBe(`/model/${encodeURIComponent(APP_PROFILE)}/invoke`);
+    const counted = await anthropic.messages.countTokens({ model: 'claude-team', messages: [{ role: 'user', content: 'team-a' }] });
+    expect(counted.input_tokens).toBeGreaterThan(0);
+    expect(lastCall().path).toBe(`/model/${encodeURIComponent('anthropic.claude-haiku-4-5-20251001-v1:0')}/count-tokens`);
   });
 
   test('a non-Anthropic Bedrock model is not served on /v1/messages', async () => {

@@ -300,6 +300,17 @@ describe('model ids and their IAM resources', () => {
     expect(bedrockModelArns(model, 'eu-west-1', '111122223333')).toEqual(arns);
   });
 
+  test('an application inference profile: its model from the provider\'s "applicationProfiles", for IAM, CountTokens and the endpoint check', () => {
+    const arn = 'arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/team-a';
+    expect(parseBedrockModelId(arn)).toEqual({ id: arn, kind: 'arn', arnResource: 'application-inference-profile' });
+    const mapped = parseBedrockModelId(arn, { [arn]: 'anthropic.claude-haiku-4-5-20251001-v1:0' })!;
+    expect(mapped.foundationModel).toBe('anthropic.claude-haiku-4-5-20251001-v1:0');
+    expect(bedrockModelArns(mapped, 'us-east-1', '111122223333')).toEqual([arn, 'arn:aws:bedrock:*::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0']);
+    expect(countTokensModel(mapped)).toBe('anthropic.claude-haiku-4-5-20251001-v1:0');
+    // The map names application profiles only; it cannot re-point another kind of id.
+    expect(parseBedrockModelId('anthropic.claude-haiku-4-5-20251001-v1:0', { 'anthropic.claude-haiku-4-5-20251001-v1:0': 'meta.llama3-3-70b-instruct-v1:0' })?.foundationModel).toBe('anthropic.claude-haiku-4-5-20251001-v1:0');
+  });
+
   test('CountTokens takes the bare foundation model; names that are no Bedrock id are refused', () => {
     expect(countTokensModel(parseBedrockModelId('global.anthropic.claude-opus-4-5-20251101-v1:0')!)).toBe('anthropic.claude-opus-4-5-20251101-v1:0');
     expect(parseBedrockModelId('gpt-4o')).toBeUndefined();
@@ -319,6 +330,14 @@ describe('config', () => {
     expect(parse({ type: 'bedrock', region: 'eu-central-1' }).settings).toEqual({ baseUrl: 'https://bedrock-runtime.eu-central-1.amazonaws.com', options: { region: 'eu-central-1' } });
     expect(parse({ type: 'bedrock' }).problems).toEqual([]);
     expect(parse({ type: 'bedrock', region: 'nowhere' }).problems).toEqual([expect.stringMatching(/^providers\.b\.region: expected an AWS region/)]);
+  });
+
+  test('applicationProfiles maps application inference profile ARNs to foundation model ids', () => {
+    const arn = 'arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/team-a';
+    expect(parse({ type: 'bedrock', applicationProfiles: { [arn]: 'anthropic.claude-haiku-4-5-20251001-v1:0' } }).settings?.options).toEqual({ applicationProfiles: { [arn]: 'anthropic.claude-haiku-4-5-20251001-v1:0' } });
+    for (const bad of [[], { 'us.anthropic.claude-x-v1:0': 'anthropic.claude-x-v1:0' }, { [arn]: 'us.anthropic.claude-x-v1:0' }, { [arn]: 3 }]) {
+      expect(parse({ type: 'bedrock', applicationProfiles: bad }).problems).toEqual([expect.stringMatching(/^providers\.b\.applicationProfiles: /)]);
+    }
   });
 
   test('anthropicBetas is a list of beta names', () => {
