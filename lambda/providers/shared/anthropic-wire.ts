@@ -66,7 +66,7 @@ export function createAnthropicStreamMeter(): StreamMeter {
       const { event, data } = parseSseEvent(raw);
       if (event !== 'error' && event !== 'message_start' && event !== 'message_delta' && event !== 'content_block_delta' && isInBandError(event, data)) {
         upstreamError = true;
-        return inBandErrorReplacement('anthropic');
+        return inBandErrorReplacement('anthropic', data);
       }
       switch (event) {
         case 'content_block_delta':
@@ -93,7 +93,7 @@ export function createAnthropicStreamMeter(): StreamMeter {
         case 'error':
           upstreamError = true;
           // The provider's error text is never passed on: the caller gets our own error event.
-          return inBandErrorReplacement('anthropic');
+          return inBandErrorReplacement('anthropic', data);
       }
       return raw;
     },

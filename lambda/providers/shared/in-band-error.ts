@@ -17,7 +17,32 @@ export function isInBandError(event: string, data: string): boolean {
   return (isObject(value.error) || typeof value.error === 'string') || value.object === 'error' || value.type === 'error';
 }
 
-/** What the caller gets instead of an in-band error: our own error event; the provider's text is never passed on. */
-export function inBandErrorReplacement(format: ApiFormat): Uint8Array {
-  return encode(new RelayError(502, 'upstream_error', 'The upstream provider reported an error during the stream.').toStreamEvent(format));
+/**
+ * Kinds of mid-stream failure a caller may act on (back off, retry later), by Anthropic's error
+ * type, as Anthropic itself sends them mid-stream. Only the kind is kept, never the provider's
+ * message: the replacement's text is ours.
+ */
+const STREAM_FAILURES: Readonly<Record<string, RelayError>> = {
+  overloaded_error: new RelayError(529, 'upstream_unavailable', 'The upstream provider is overloaded; retry shortly.', {}, { type: 'overloaded_error' }),
+  rate_limit_error: new RelayError(429, 'upstream_rate_limited', 'The upstream provider is rate limiting requests; retry later.', {}, { type: 'rate_limit_error' }),
+  timeout_error: new RelayError(504, 'upstream_timeout', 'The upstream provider timed out during the stream.', {}, { type: 'timeout_error' }),
+};
+
+const GENERIC = new RelayError(502, 'upstream_error', 'The upstream provider reported an error during the stream.');
+
+/** The Anthropic error type of an in-band error event, when it is one of the kinds kept. */
+function failureKind(data: string | undefined): RelayError | undefined {
+  const value = data === undefined ? undefined : tryParse(data);
+  const type = isObject(value) && isObject(value.error) ? value.error.type : undefined;
+  return typeof type === 'string' && Object.hasOwn(STREAM_FAILURES, type) ? STREAM_FAILURES[type] : undefined;
+}
+
+/**
+ * What the caller gets instead of an in-band error: our own error event, of the same kind for an
+ * Anthropic stream's overload, rate limit or timeout (`data`, the provider's event, is read for
+ * that kind only); the provider's text is never passed on.
+ */
+export function inBandErrorReplacement(format: ApiFormat, data?: string): Uint8Array {
+  const error = (format === 'anthropic' ? failureKind(data) : undefined) ?? GENERIC;
+  return encode(error.toStreamEvent(format));
 }

@@ -173,6 +173,15 @@ describe('Anthropic Messages on Bedrock (InvokeModel)', () => {
     expect(await relay.usageFor(response.headers.get('x-request-id') as string)).toMatchObject({ outcome: 'upstream_error', completed: false });
   });
 
+  test('mid-stream throttling reaches an Anthropic client as a rate_limit_error event (our text, not Bedrock\'s)', async () => {
+    bedrock.script({ midStream: 'throttlingException', message: 'Too many tokens, private detail' });
+    const stream = anthropic.messages.stream({ model: 'claude-bedrock', max_tokens: 8, messages: [{ role: 'user', content: 'a longer sentinel text' }] });
+    const failure = await stream.finalMessage().catch((e) => e);
+    expect(failure).toBeInstanceOf(Anthropic.APIError);
+    expect(JSON.stringify(failure.error)).toContain('"type":"rate_limit_error"');
+    expect(String(failure.message)).not.toContain('private detail');
+  });
+
   test('a stream cut mid-message ends with an error event', async () => {
     bedrock.script('cut');
     const stream = anthropic.messages.stream({ model: 'claude-bedrock', max_tokens: 8, messages: [{ role: 'user', content: 'a longer sentinel text' }] });

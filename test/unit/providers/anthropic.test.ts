@@ -36,6 +36,21 @@ describe('anthropic stream meter (fixture replay)', () => {
     expect(output).not.toContain('upstream private detail');
     expect(output.startsWith('event: error\ndata: ')).toBe(true);
   });
+
+  test('the replacement keeps the kind of failure a client acts on (overload, rate limit, timeout), never the text', () => {
+    const kind = (type: string) => {
+      const { output } = replay(createAnthropicStreamMeter(), [encoder.encode(`event: error
+data: {"type":"error","error":{"type":"${type}","message":"private ${type}"}}\n\n`)]);
+      expect(output).not.toContain(`private ${type}`);
+      return JSON.parse(output.split('data: ')[1]).error as { type: string; message: string };
+    };
+    expect(kind('overloaded_error')).toEqual({ type: 'overloaded_error', message: 'The upstream provider is overloaded; retry shortly.' });
+    expect(kind('rate_limit_error').type).toBe('rate_limit_error');
+    expect(kind('timeout_error').type).toBe('timeout_error');
+    // Any other type (or a made-up one) is the relay's generic upstream error.
+    expect(kind('invalid_request_error')).toEqual({ type: 'api_error', message: 'The upstream provider reported an error during the stream.' });
+    expect(kind('toString').type).toBe('api_error');
+  });
 });
 
 describe('anthropic request building', () => {
