@@ -1,5 +1,6 @@
 import { ConfigError, DEFAULT_SETTINGS, parseRelayConfig as parseWith, parseRelayConfigText as parseTextWith, type RelayMode } from '../../../lambda/core/config';
 import { PROVIDERS } from '../../../lambda/providers/registry';
+import { findRoute } from '../../../lambda/core/routing';
 
 const parseRelayConfig = (raw: unknown, mode: RelayMode) => parseWith(raw, mode, PROVIDERS);
 const parseRelayConfigText = (text: string, mode: RelayMode, source: string) => parseTextWith(text, mode, source, PROVIDERS);
@@ -93,5 +94,8 @@ test('reports invalid JSON with its source', () => {
 
 test('the committed example config is valid', () => {
   const text = require('node:fs').readFileSync(require('node:path').join(__dirname, '../../../mixroute.config.example.json'), 'utf8');
-  expect(parseRelayConfigText(text, 'local', 'example').models.size).toBeGreaterThan(0);
+  const config = parseRelayConfigText(text, 'local', 'example');
+  expect(config.models.size).toBeGreaterThan(0);
+  // Claude Code's and Codex's own default model names are served with it as it is.
+  for (const model of ['claude-opus-4-8', 'claude-haiku-4-5-20251001', 'gpt-5-codex']) expect({ model, route: findRoute(config, model)?.name }).toEqual({ model, route: expect.any(String) });
 });
