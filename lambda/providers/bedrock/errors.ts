@@ -31,7 +31,8 @@ const ANTHROPIC_ERROR_TYPES: Readonly<Record<string, string>> = {
 export function exceptionEvent(format: 'anthropic' | 'openai', type: string, payload: string): Uint8Array {
   const parsed = tryParse(payload);
   const message = isObject(parsed) && typeof parsed.message === 'string' ? parsed.message : 'Bedrock reported an error during the stream.';
-  const error = { type: (format === 'anthropic' ? ANTHROPIC_ERROR_TYPES[type] : undefined) ?? (type || 'bedrockException'), message };
+  const anthropicType = format === 'anthropic' && Object.hasOwn(ANTHROPIC_ERROR_TYPES, type) ? ANTHROPIC_ERROR_TYPES[type] : undefined;
+  const error = { type: anthropicType ?? (type || 'bedrockException'), message };
   return format === 'anthropic'
     ? encode(`event: error\ndata: ${JSON.stringify({ type: 'error', error })}\n\n`)
     : encode(`data: ${JSON.stringify({ error })}\n\n`);
