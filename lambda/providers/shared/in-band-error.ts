@@ -7,7 +7,8 @@
 import { RelayError, type ApiFormat } from '../../core/errors';
 import { encode, isObject, tryParse } from './json';
 
-const HINT = /"(?:error|object|type)"\s*:/;
+/** Cheap pre-check before parsing: an `error` key, or `object`/`type` set to "error" (ordinary chunks have neither). */
+const HINT = /"error"\s*:|"(?:object|type)"\s*:\s*"error"/;
 
 export function isInBandError(event: string, data: string): boolean {
   if (event === 'error') return true;

@@ -1,5 +1,6 @@
 import { openAiProvider } from '../../../lambda/providers/openai';
 import { createOpenAiStreamMeter, openAiUsage } from '../../../lambda/providers/shared/openai-wire';
+import { isInBandError } from '../../../lambda/providers/shared/in-band-error';
 import { buildUpstream, providerConfig } from '../../helpers/provider-requests';
 import { openAiChatSse } from '../../helpers/fixtures';
 import { replay, twoWaySplits } from '../../helpers/replay';
@@ -39,6 +40,14 @@ describe('openai stream meter (fixture replay)', () => {
     expect(reading.upstreamError).toBe(true);
     expect(output).not.toContain('secret upstream detail');
     expect(JSON.parse(output.replace(/^data: /, ''))).toMatchObject({ error: { code: 'upstream_error' } });
+  });
+
+  test('in-band error shapes are recognised with any spacing; ordinary chunks, and content that merely quotes one, are not', () => {
+    const errors = ['{"error": {"message": "x"}}', '{"object" : "error", "message": "x"}', '{"type":  "error", "message": "x"}', '{"id":"c1","error":"busy"}'];
+    expect(errors.filter((data) => isInBandError('', data))).toEqual(errors);
+    expect(isInBandError('error', '{}')).toBe(true);
+    const ordinary = ['{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"hi"}}]}', '{"type":"response.output_text.delta","delta":"x"}', '{"choices":[{"delta":{"content":"\\"error\\": is a word"}}]}'];
+    expect(ordinary.filter((data) => isInBandError('', data))).toEqual([]);
   });
 });
 
