@@ -9,6 +9,8 @@
  * model refuses one of the defaults lists exactly what it accepts (`[]` for none).
  */
 
+import { ownValue } from '../shared/json';
+
 /** The betas AWS documents for Anthropic Claude on Bedrock's InvokeModel. */
 export const DEFAULT_BEDROCK_BETAS: readonly string[] = [
   'computer-use-2024-10-22',
@@ -41,6 +43,6 @@ export function isBetaList(value: unknown): value is string[] {
 /** The betas of a request that Bedrock is sent, in the order the client gave them, each once. */
 export function bedrockBetas(requested: readonly string[], allowed: readonly string[] = DEFAULT_BEDROCK_BETAS): string[] {
   const allow = new Set(allowed);
-  const kept = requested.map((beta) => (allow.has(beta) ? beta : BEDROCK_NAMES[beta])).filter((beta): beta is string => beta !== undefined && allow.has(beta));
+  const kept = requested.map((beta) => (allow.has(beta) ? beta : ownValue(BEDROCK_NAMES, beta))).filter((beta): beta is string => beta !== undefined && allow.has(beta));
   return [...new Set(kept)];
 }

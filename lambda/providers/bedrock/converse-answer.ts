@@ -6,7 +6,7 @@
  * did not ask for it (`stream_options.include_usage`), as for OpenAI itself.
  */
 import type { StreamDecoder, TokenCounts } from '../../core/provider';
-import { encode, isObject, nonNegativeInt, tryParse } from '../shared/json';
+import { encode, isObject, nonNegativeInt, ownValue, tryParse } from '../shared/json';
 import { exceptionEvent } from './errors';
 import { EventStreamReader } from './event-stream';
 import { bedrockCounts, CONVERSE_COUNT_FIELDS } from './token-counts';
@@ -22,7 +22,7 @@ const FINISH_REASONS: Readonly<Record<string, string>> = {
 };
 
 export function finishReason(stopReason: unknown): string {
-  return (typeof stopReason === 'string' && FINISH_REASONS[stopReason]) || 'stop';
+  return ownValue(FINISH_REASONS, stopReason) ?? 'stop';
 }
 
 /** Converse usage: input excludes cache reads and writes, which the record (and OpenAI's prompt_tokens) include. */

@@ -9,7 +9,7 @@
  * kind and records as an upstream error.
  */
 import type { ProviderErrorDetail } from '../../core/errors';
-import { encode, isObject, tryParse } from '../shared/json';
+import { encode, isObject, ownValue, tryParse } from '../shared/json';
 
 export function bedrockError(value: unknown): ProviderErrorDetail | undefined {
   if (!isObject(value)) return undefined;
@@ -31,8 +31,7 @@ const ANTHROPIC_ERROR_TYPES: Readonly<Record<string, string>> = {
 export function exceptionEvent(format: 'anthropic' | 'openai', type: string, payload: string): Uint8Array {
   const parsed = tryParse(payload);
   const message = isObject(parsed) && typeof parsed.message === 'string' ? parsed.message : 'Bedrock reported an error during the stream.';
-  const anthropicType = format === 'anthropic' && Object.hasOwn(ANTHROPIC_ERROR_TYPES, type) ? ANTHROPIC_ERROR_TYPES[type] : undefined;
-  const error = { type: anthropicType ?? (type || 'bedrockException'), message };
+  const error = { type: (format === 'anthropic' ? ownValue(ANTHROPIC_ERROR_TYPES, type) : undefined) ?? (type || 'bedrockException'), message };
   return format === 'anthropic'
     ? encode(`event: error\ndata: ${JSON.stringify({ type: 'error', error })}\n\n`)
     : encode(`data: ${JSON.stringify({ error })}\n\n`);

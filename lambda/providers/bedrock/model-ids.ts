@@ -7,6 +7,8 @@
  * config (never `*`).
  */
 
+import { ownValue } from '../shared/json';
+
 /** Geography prefixes of Bedrock's system-defined cross-region inference profiles. */
 const PROFILE_PREFIXES = ['us', 'eu', 'apac', 'us-gov', 'global', 'jp', 'au', 'ca'] as const;
 const PROFILE = new RegExp(`^(${PROFILE_PREFIXES.join('|')})\\.([a-z0-9-]+\\.[A-Za-z0-9._:-]+)$`);
@@ -59,7 +61,7 @@ export function parseBedrockModelId(id: string, applicationProfiles: Application
       const profile = PROFILE.exec(name);
       return { id, kind: 'arn', arnResource: resource, foundationModel: profile?.[2], geography: profile?.[1] };
     }
-    const behind = resource === 'application-inference-profile' && Object.hasOwn(applicationProfiles, id) ? applicationProfiles[id] : undefined;
+    const behind = resource === 'application-inference-profile' ? ownValue(applicationProfiles, id) : undefined;
     return { id, kind: 'arn', arnResource: resource, ...(behind ? { foundationModel: behind } : {}) };
   }
   const profile = PROFILE.exec(id);

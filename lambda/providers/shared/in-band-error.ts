@@ -5,7 +5,7 @@
  * error is never forwarded verbatim nor recorded as a success.
  */
 import { RelayError, type ApiFormat } from '../../core/errors';
-import { encode, isObject, tryParse } from './json';
+import { encode, isObject, ownValue, tryParse } from './json';
 
 /** Cheap pre-check before parsing: an `error` key, or `object`/`type` set to "error" (ordinary chunks have neither). */
 const HINT = /"error"\s*:|"(?:object|type)"\s*:\s*"error"/;
@@ -35,7 +35,7 @@ const GENERIC = new RelayError(502, 'upstream_error', 'The upstream provider rep
 function failureKind(data: string | undefined): RelayError | undefined {
   const value = data === undefined ? undefined : tryParse(data);
   const type = isObject(value) && isObject(value.error) ? value.error.type : undefined;
-  return typeof type === 'string' && Object.hasOwn(STREAM_FAILURES, type) ? STREAM_FAILURES[type] : undefined;
+  return ownValue(STREAM_FAILURES, type);
 }
 
 /**

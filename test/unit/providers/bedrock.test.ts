@@ -131,6 +131,8 @@ describe('Converse → Chat Completions', () => {
     ['tool_use', 'tool_calls'],
     ['guardrail_intervened', 'content_filter'],
     ['content_filtered', 'content_filter'],
+    ['something_new', 'stop'],
+    ['constructor', 'stop'],
   ])('stop reason %s → finish_reason %s', (stop, finish) => expect(finishReason(stop)).toBe(finish));
 
   test('not a Converse answer: throws (the relay answers 502)', () => {
