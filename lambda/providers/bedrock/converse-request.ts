@@ -7,7 +7,7 @@
  */
 import { RelayError } from '../../core/errors';
 import type { JsonObject } from '../../core/provider';
-import { isObject } from '../shared/json';
+import { isObject, ownValue } from '../shared/json';
 
 /** Accepted and dropped: they do not change the answer (identification, storage, caching hints, stream options). */
 const NO_EFFECT = new Set(['model', 'stream', 'stream_options', 'user', 'store', 'metadata', 'safety_identifier', 'prompt_cache_key', 'service_tier']);
@@ -69,7 +69,7 @@ function userBlocks(content: unknown, where: string): Block[] {
     if (part.type === 'image_url' && isObject(part.image_url) && typeof part.image_url.url === 'string') {
       const data = DATA_URL.exec(part.image_url.url);
       if (!data) throw unsupported(`${at}.image_url.url`, 'images must be sent inline as base64 data: URLs (the relay fetches no URLs)');
-      const format = IMAGE_FORMATS[data[1]];
+      const format = ownValue(IMAGE_FORMATS, data[1]);
       if (!format) throw unsupported(`${at}.image_url.url`, `image type ${data[1]} is not one of png, jpeg, gif, webp`);
       return { image: { format, source: { bytes: data[2].replace(/\s+/g, '') } } };
     }
@@ -206,7 +206,7 @@ function inferenceConfig(body: JsonObject): JsonObject {
 export function converseRequest(body: JsonObject, requestMetadata: Record<string, string>): JsonObject {
   for (const [field, value] of Object.entries(body)) {
     if (value === undefined || NO_EFFECT.has(field) || TRANSLATED.has(field)) continue;
-    const acceptsDefault = DEFAULT_ONLY[field];
+    const acceptsDefault = ownValue(DEFAULT_ONLY, field);
     if (acceptsDefault && (value === null || acceptsDefault(value))) continue;
     throw unsupported(field);
   }

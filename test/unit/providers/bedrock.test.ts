@@ -68,6 +68,7 @@ describe('Chat Completions → Converse', () => {
     ['audio', { audio: { voice: 'x' } }],
     ['prediction', { prediction: { type: 'content', content: 'x' } }],
     ['web_search_options', { web_search_options: {} }],
+    ['constructor', { constructor: 5 }],
     ['tool_choice', { tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'none' }],
     ['tools[0].function.strict', { tools: [{ type: 'function', function: { name: 'f', strict: true } }] }],
     ['tools[0].type', { tools: [{ type: 'custom', custom: { name: 'f' } }] }],
