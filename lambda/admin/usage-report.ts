@@ -169,9 +169,15 @@ export function buildUsageReport(records: readonly UsageRecord[], options: Usage
   const first = Math.floor(options.sinceMs / size) * size;
   // Every hour or day the period touches, the partial first and last included.
   const count = Math.max(1, Math.floor(options.untilMs / size) - Math.floor(options.sinceMs / size) + 1);
-  const times = records.map((r) => Date.parse(r.timestamp));
-  const inPeriod = records.filter((_, i) => times[i] >= options.sinceMs && times[i] <= options.untilMs);
-  const inPeriodTimes = times.filter((t) => t >= options.sinceMs && t <= options.untilMs);
+  // Each record's timestamp parsed once; the period's records with their times, in the same order.
+  const inPeriod: UsageRecord[] = [];
+  const inPeriodTimes: number[] = [];
+  for (const record of records) {
+    const time = Date.parse(record.timestamp);
+    if (time < options.sinceMs || time > options.untilMs) continue;
+    inPeriod.push(record);
+    inPeriodTimes.push(time);
+  }
   const names = options.keyNames ?? new Map<string, string>();
   const keys = withShares(groupUsage(inPeriod, 'key'), inPeriod, 'key', names);
   const models = withShares(groupUsage(inPeriod, 'model'), inPeriod, 'model', names);
@@ -189,11 +195,9 @@ export function buildUsageReport(records: readonly UsageRecord[], options: Usage
     const at = Math.min(count - 1, Math.floor((inPeriodTimes[r] - first) / size));
     const group = options.by === 'key' ? record.keyId : record.model;
     const s = index.get(charted.has(group) ? group : OTHER) as number;
-    values[0][s][at] += 1;
-    values[1][s][at] += record.inputTokens;
-    values[2][s][at] += record.outputTokens;
-    values[3][s][at] += record.cachedInputTokens ?? 0;
-    values[4][s][at] += record.reasoningTokens ?? 0;
+    REPORT_METRICS.forEach(({ name }, m) => {
+      values[m][s][at] += name === 'requests' ? 1 : (record[name] ?? 0);
+    });
     const failed = errorClass(record);
     if (failed) errorValues[errorIndex.get(failed) as number][at] += 1;
   }
