@@ -4,7 +4,7 @@
  * forbids any fetch, so the page renders offline and cannot call out. It embeds only the
  * aggregates of `buildUsageReport` (groups × buckets), never a record, a key or any content.
  */
-import { modelLabel, type ReportRow, type ReportSeries, type UsageReport } from '../../lambda/admin/usage-report';
+import { modelLabel, OTHER_SERIES, type ReportRow, type ReportSeries, type UsageReport } from '../../lambda/admin/usage-report';
 
 /** The privacy manifest as `/v1/privacy` serves it (only the fields the page shows). */
 export interface PrivacyFacts {
@@ -64,7 +64,7 @@ function bucketLabel(iso: string, bucket: 'hour' | 'day'): string {
 
 /** Keys or models: the palette in rank order, grey for the folded "(other)". */
 function groupColour(series: ReportSeries, index: number): string {
-  return series.name === '(other)' ? OTHER_COLOUR : PALETTE[index % PALETTE.length];
+  return series.name === OTHER_SERIES ? OTHER_COLOUR : PALETTE[index % PALETTE.length];
 }
 
 function errorColour(series: ReportSeries): string {

@@ -150,7 +150,8 @@ export interface UsageReportOptions {
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 export const DEFAULT_MAX_SERIES = 8;
-const OTHER = '(other)';
+/** The series of the groups folded together. */
+export const OTHER_SERIES = '(other)';
 export const UNKNOWN_KEY_NAME = '(unknown key)';
 
 /** How a model group is shown: the usage table records "-" for a request that named no model the relay serves. */
@@ -186,7 +187,7 @@ export function buildUsageReport(records: readonly UsageRecord[], options: Usage
   const maxSeries = options.maxSeries ?? DEFAULT_MAX_SERIES;
   // With one more group than fits, charting it beats an "(other)" of one.
   const charted = new Set(ranked.length <= maxSeries + 1 ? ranked : ranked.slice(0, maxSeries));
-  const seriesNames = [...ranked.filter((name) => charted.has(name)), ...(ranked.length > charted.size ? [OTHER] : [])];
+  const seriesNames = [...ranked.filter((name) => charted.has(name)), ...(ranked.length > charted.size ? [OTHER_SERIES] : [])];
   const index = new Map(seriesNames.map((name, i) => [name, i]));
   const values = REPORT_METRICS.map(() => seriesNames.map(() => new Array<number>(count).fill(0)));
   const errorValues = ERROR_CLASSES.map(() => new Array<number>(count).fill(0));
@@ -194,7 +195,7 @@ export function buildUsageReport(records: readonly UsageRecord[], options: Usage
   for (const [r, record] of inPeriod.entries()) {
     const at = Math.min(count - 1, Math.floor((inPeriodTimes[r] - first) / size));
     const group = options.by === 'key' ? record.keyId : record.model;
-    const s = index.get(charted.has(group) ? group : OTHER) as number;
+    const s = index.get(charted.has(group) ? group : OTHER_SERIES) as number;
     REPORT_METRICS.forEach(({ name }, m) => {
       values[m][s][at] += name === 'requests' ? 1 : (record[name] ?? 0);
     });
@@ -202,7 +203,7 @@ export function buildUsageReport(records: readonly UsageRecord[], options: Usage
     if (failed) errorValues[errorIndex.get(failed) as number][at] += 1;
   }
   const label = (name: string) => {
-    if (name === OTHER) return `other ${options.by === 'key' ? 'keys' : 'models'} (${ranked.length - charted.size})`;
+    if (name === OTHER_SERIES) return `other ${options.by === 'key' ? 'keys' : 'models'} (${ranked.length - charted.size})`;
     return options.by === 'key' ? `${names.get(name) ?? UNKNOWN_KEY_NAME} (${name})` : modelLabel(name);
   };
   return {
