@@ -4,7 +4,7 @@
  * forbids any fetch, so the page renders offline and cannot call out. It embeds only the
  * aggregates of `buildUsageReport` (groups × buckets), never a record, a key or any content.
  */
-import { modelLabel, OTHER_SERIES, type ReportRow, type ReportSeries, type UsageReport } from '../../lambda/admin/usage-report';
+import { ERROR_CLASSES, modelLabel, OTHER_SERIES, type ReportRow, type ReportSeries, type UsageReport } from '../../lambda/admin/usage-report';
 
 /** The privacy manifest as `/v1/privacy` serves it (only the fields the page shows). */
 export interface PrivacyFacts {
@@ -120,25 +120,16 @@ function stackedBars(id: string, title: string, series: readonly ReportSeries[],
 </figure>`;
 }
 
-const ERROR_COLUMNS: readonly [keyof ReportRow['errorsByClass'], string][] = [
-  ['upstream_error', 'upstream errors'],
-  ['timeout', 'timeouts'],
-  ['aborted', 'aborts'],
-  ['rate_limited', 'rate limits'],
-  ['client_error', 'client errors'],
-  ['relay_error', 'relay errors'],
-];
-
 function rowsTable(id: string, title: string, rows: readonly ReportRow[], totals: ReportRow, withKey: boolean): string {
   const head = [
     ...(withKey ? [['name', 'text'], ['key id', 'text']] : [['model', 'text']]),
     ['requests', 'num'], ['input tokens', 'num'], ['output tokens', 'num'], ['cached input', 'num'], ['cache writes', 'num'], ['reasoning', 'num'],
-    ['errors', 'num'], ...ERROR_COLUMNS.map(([, label]) => [label, 'num']),
+    ['errors', 'num'], ...ERROR_CLASSES.map(({ label }) => [label, 'num']),
     ['p50 ms', 'num'], ['p99 ms', 'num'], ['share of requests', 'num'], ['share of tokens', 'num'],
   ];
   const cells = (row: ReportRow, first: string[]) => [
     ...first.map((text) => `<td data-v="${escapeHtml(text)}">${escapeHtml(text)}</td>`),
-    ...[row.requests, row.inputTokens, row.outputTokens, row.cachedInputTokens, row.cacheWriteTokens, row.reasoningTokens, row.errors, ...ERROR_COLUMNS.map(([c]) => row.errorsByClass[c]), row.p50LatencyMs, row.p99LatencyMs]
+    ...[row.requests, row.inputTokens, row.outputTokens, row.cachedInputTokens, row.cacheWriteTokens, row.reasoningTokens, row.errors, ...ERROR_CLASSES.map(({ name }) => row.errorsByClass[name]), row.p50LatencyMs, row.p99LatencyMs]
       .map((v) => `<td class="n" data-v="${v}">${exact(v)}</td>`),
     `<td class="n" data-v="${row.shareOfRequests}">${percent(row.shareOfRequests)}</td>`,
     `<td class="n" data-v="${row.shareOfTokens}">${percent(row.shareOfTokens)}</td>`,
