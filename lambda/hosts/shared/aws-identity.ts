@@ -8,36 +8,10 @@
  * AWS_ENDPOINT_URL_BEDROCK_RUNTIME for tests or VPC endpoints).
  */
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentityProvider, Checksum, SourceData } from '@smithy/types';
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { RuntimeIdentity, SignableRequest } from '../../core/ports';
-
-/** SHA-256 (or HMAC-SHA-256 with a secret) in the shape SignatureV4 asks for, on node:crypto. */
-class Sha256 implements Checksum {
-  private hash: Hash | Hmac;
-  constructor(private readonly secret?: SourceData) {
-    this.hash = this.fresh();
-  }
-  private fresh(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(this.secret));
-  }
-  update(data: Uint8Array): void {
-    this.hash.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {
-    this.hash = this.fresh();
-  }
-}
-
-function toBuffer(data: SourceData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
-}
 
 /** The SDK's endpoint variable for a service id: `bedrock-runtime` → AWS_ENDPOINT_URL_BEDROCK_RUNTIME. */
 export function endpointVariable(serviceId: string): string {
