@@ -1,10 +1,11 @@
 /**
  * AWS event-stream framing (`application/vnd.amazon.eventstream`), as Bedrock streams its answers:
  * length-prefixed binary messages with typed headers and CRCs, decoded with the AWS SDK's own codec
- * (about 10 KB of the bundle). Bytes arrive in arbitrary chunks; a message is decoded once all of it
+ * (about 15 KB of the bundle). Bytes arrive in arbitrary chunks; a message is decoded once all of it
  * is there.
  */
 import { EventStreamCodec } from '@smithy/core/event-streams';
+import { joinChunks } from '../../core/body';
 
 /** The largest message accepted (Bedrock's are a few KB; a larger one is a broken stream). */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -44,7 +45,7 @@ export class EventStreamReader {
 
   /** Whole messages completed by this chunk. Throws on a corrupt or oversized message. */
   push(chunk: Uint8Array): EventStreamMessage[] {
-    this.buffer = this.buffer.length === 0 ? chunk : concat(this.buffer, chunk);
+    this.buffer = this.buffer.length === 0 ? chunk : joinChunks([this.buffer, chunk]);
     const out: EventStreamMessage[] = [];
     while (this.buffer.length >= 4) {
       const length = new DataView(this.buffer.buffer, this.buffer.byteOffset, 4).getUint32(0);
@@ -60,11 +61,4 @@ export class EventStreamReader {
   get pending(): boolean {
     return this.buffer.length > 0;
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
