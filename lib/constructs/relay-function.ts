@@ -104,7 +104,7 @@ export class RelayFunction extends Construct {
         acknowledge(
           this.policy,
           wildcards.map((arn) => `AwsSolutions-IAM5[Resource::${arn}]`),
-          'A cross-region inference profile sends each request to its foundation model in a region Bedrock chooses; AWS documents granting that one foundation model in every region. The action list and the model are exact.',
+          'A cross-region (or application) inference profile sends each request to its foundation model in a region Bedrock chooses; AWS documents granting that one foundation model in every region. The action list and the model are exact.',
         );
       }
     }
