@@ -10,7 +10,7 @@
 import { EventStreamCodec, type MessageHeaders } from '@smithy/core/event-streams';
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 
 export const BEDROCK_TEST_CREDENTIALS = { accessKeyId: 'AKIDBEDROCKTEST', secretAccessKey: 'bedrock-test-secret-key' };
 export const BEDROCK_TEST_REGION = 'us-east-1';
@@ -261,7 +261,6 @@ export async function startBedrockFake(options: { region?: string; credentials?:
   const received: BedrockReceived[] = [];
   const refused: string[] = [];
   const faults: BedrockFault[] = [];
-  const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (c: Buffer) => parts.push(c));
@@ -317,10 +316,6 @@ export async function startBedrockFake(options: { region?: string; credentials?:
       }
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -334,8 +329,8 @@ export async function startBedrockFake(options: { region?: string; credentials?:
     },
     close: () =>
       new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
+        server.closeAllConnections();
       }),
   };
 }

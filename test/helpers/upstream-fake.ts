@@ -10,7 +10,7 @@
  */
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { anthropicMessageJson, anthropicMessageSse, openAiChatJson, openAiChatSse, openAiEmbeddingJson, responsesJson, responsesSse } from './fixtures';
 
 export interface ReceivedRequest {
@@ -173,7 +173,6 @@ export async function startUpstreamFake(options: UpstreamFakeOptions = {}): Prom
   const hits: Record<FakeHost, number> = { a: 0, b: 0 };
   let handler: UpstreamHandler | undefined;
   let connections = 0;
-  const sockets = new Set<Socket>();
   const listener: RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -196,10 +195,8 @@ export async function startUpstreamFake(options: UpstreamFakeOptions = {}): Prom
     });
   };
   const server = options.tls ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, listener) : createServer(listener);
-  server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+  server.on(options.tls ? 'secureConnection' : 'connection', () => {
     connections++;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
@@ -224,8 +221,8 @@ export async function startUpstreamFake(options: UpstreamFakeOptions = {}): Prom
     },
     close: () =>
       new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
+        server.closeAllConnections();
       }),
   };
 }
