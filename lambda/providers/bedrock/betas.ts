@@ -42,7 +42,6 @@ export function isBetaList(value: unknown): value is string[] {
 
 /** The betas of a request that Bedrock is sent, in the order the client gave them, each once. */
 export function bedrockBetas(requested: readonly string[], allowed: readonly string[] = DEFAULT_BEDROCK_BETAS): string[] {
-  const allow = new Set(allowed);
-  const kept = requested.map((beta) => (allow.has(beta) ? beta : ownValue(BEDROCK_NAMES, beta))).filter((beta): beta is string => beta !== undefined && allow.has(beta));
+  const kept = requested.map((beta) => (allowed.includes(beta) ? beta : ownValue(BEDROCK_NAMES, beta))).filter((beta): beta is string => beta !== undefined && allowed.includes(beta));
   return [...new Set(kept)];
 }

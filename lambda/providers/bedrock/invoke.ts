@@ -13,7 +13,7 @@ import type { ForwardInput, JsonObject, MeterReading, StreamDecoder, StreamMeter
 import { parseSseEvent } from '../../core/sse';
 import { anthropicUsage, createAnthropicStreamMeter } from '../shared/anthropic-wire';
 import { encode, isObject, nonNegativeInt, tryParse } from '../shared/json';
-import { bedrockBetas, isBetaList } from './betas';
+import { bedrockBetas } from './betas';
 import { exceptionEvent } from './errors';
 import { EventStreamReader } from './event-stream';
 import { countTokensModel, isAnthropicModel, type BedrockModelId } from './model-ids';
@@ -32,8 +32,9 @@ export function invokeBody(input: ForwardInput): JsonObject {
     .map((beta) => beta.trim())
     .filter(Boolean);
   const listed = Array.isArray(input.body.anthropic_beta) ? input.body.anthropic_beta.filter((b): b is string => typeof b === 'string') : [];
+  // The provider's list was checked when the config was parsed.
   const configured = input.provider.options?.anthropicBetas;
-  const betas = bedrockBetas([...listed, ...fromHeader], isBetaList(configured) ? configured : undefined);
+  const betas = bedrockBetas([...listed, ...fromHeader], Array.isArray(configured) ? (configured as string[]) : undefined);
   return { ...rest, anthropic_version: BEDROCK_ANTHROPIC_VERSION, ...(betas.length > 0 ? { anthropic_beta: betas } : {}) };
 }
 

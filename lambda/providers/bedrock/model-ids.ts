@@ -45,10 +45,10 @@ export function applicationProfilesProblem(value: unknown): string | undefined {
   return undefined;
 }
 
-/** A provider's application profiles, from its parsed options. */
+/** A provider's application profiles, from its options (checked when the config was parsed). */
 export function applicationProfilesOf(options: Readonly<Record<string, unknown>> | undefined): ApplicationProfiles {
   const value = options?.applicationProfiles;
-  return value !== undefined && applicationProfilesProblem(value) === undefined ? (value as ApplicationProfiles) : {};
+  return typeof value === 'object' && value !== null ? (value as ApplicationProfiles) : {};
 }
 
 /** Parses a route's upstream model for a bedrock provider, or undefined when it is no Bedrock identifier. */
